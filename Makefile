@@ -1,0 +1,35 @@
+# Avatar Service: every target sets itself up on a fresh machine (Python 3.11+, make).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install test test-unit lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Run the whole test suite (unit, contracts, integration).
+test: $(STAMP)
+	$(PY) -m pytest
+
+## Only the fast tests that never start Ray.
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit tests/contracts
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check events actors serve_app assets media
+	$(VENV)/bin/mypy
+
+## Benchmarks: print figures and append them to bench/RESULTS.md.
+bench: $(STAMP)
+	$(PY) -m bench.journal
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info data/bench

@@ -1,0 +1,273 @@
+"""The journal interface: append-only event streams, a global log, and snapshots.
+
+Promises kept by every backend (checked by ``tests/contracts/journal.py``):
+
+1. A batch append is atomic: all events or none.
+2. Optimistic concurrency: ``expected_version`` is an exact version, ``NO_STREAM`` or ``ANY``; a
+   mismatch raises :class:`VersionConflict` and writes nothing. The unique (stream, version) key
+   also fences off a zombie writer.
+3. Idempotent retry: re-sending the same batch (same event ids) with the same expectation returns
+   the original positions and writes nothing.
+4. Reads follow the Akka Persistence TCK ``JournalSpec``; ``delete_up_to`` is logical and keeps
+   the highest version.
+5. Snapshots: save (overwrite at the same version), latest at or below a version, keep-N, delete.
+6. ``read_all`` never skips an event that commits later with a lower global position; positions
+   are gap-free to readers; subscriptions resume after an exclusive position.
+7. A rejection (:class:`EventRejected`) is distinct from a storage failure (:class:`StorageError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from events.base import Event
+from events.codec import EventCodec, default_codec, pack, unpack
+from events.errors import EventRejected, VersionConflict
+from events.records import RecordedEvent, SnapshotRecord
+from events.types import ANY, Expected, ExpectedVersion, check_stream_id, expected_matches
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An encoded event on its way into storage."""
+
+    event_id: str
+    type: str
+    schema_version: int
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingEvent:
+    """Where an already recorded event id stands (used to recognise a retried batch)."""
+
+    event_id: str
+    stream_id: str
+    version: int
+    global_position: int
+
+
+class Journal(ABC):
+    """Abstract journal. Backends implement the underscored storage primitives."""
+
+    def __init__(self, codec: EventCodec | None = None, clock: Clock = time.time) -> None:
+        self.codec = codec or default_codec
+        self.clock = clock
+
+    # ------------------------------------------------------------------ writing
+
+    def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        expected_version: Expected = ANY,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> list[int]:
+        """Append ``events`` atomically; return their global positions (in order).
+
+        Raises :class:`VersionConflict`, :class:`EventRejected` or :class:`StorageError`.
+        """
+        try:
+            check_stream_id(stream_id)
+        except ValueError as e:
+            raise EventRejected(str(e)) from e
+        if not events:
+            raise EventRejected("an append needs at least one event")
+        if isinstance(expected_version, int) and not isinstance(expected_version, bool):
+            if expected_version < 0:
+                raise EventRejected(f"expected version must be >= 0, got {expected_version}")
+        elif not isinstance(expected_version, ExpectedVersion):
+            raise EventRejected(f"bad expected version {expected_version!r}")
+        rows = []
+        for event in events:
+            type_name, schema_version, payload = self.codec.encode(event)
+            rows.append(NewEvent(str(event.event_id), type_name, schema_version, payload))
+        if len({r.event_id for r in rows}) != len(rows):
+            raise EventRejected("the same event id appears twice in one batch")
+        meta = pack(dict(metadata)) if metadata else b""
+        return self._append(stream_id, rows, expected_version, meta, self.clock())
+
+    @abstractmethod
+    def _append(
+        self,
+        stream_id: str,
+        rows: list[NewEvent],
+        expected: Expected,
+        metadata: bytes,
+        recorded_at: float,
+    ) -> list[int]:
+        """Store ``rows`` atomically after checking ``expected`` (see :meth:`_resolve_retry`)."""
+
+    def _resolve_retry(
+        self,
+        stream_id: str,
+        rows: list[NewEvent],
+        expected: Expected,
+        current: int,
+        existing: Sequence[ExistingEvent],
+    ) -> list[int]:
+        """Decide what to do when a batch collides with the stream or with recorded ids.
+
+        Returns the original positions of an identical earlier batch, or raises.
+        """
+        if existing:
+            by_id = {e.event_id: e for e in existing}
+            if any(e.stream_id != stream_id for e in existing):
+                raise EventRejected(
+                    "an event id of this batch is already recorded in another stream"
+                )
+            if len(by_id) == len(rows):
+                found = [by_id[r.event_id] for r in rows]
+                first = found[0].version
+                consecutive = all(f.version == first + i for i, f in enumerate(found))
+                if consecutive and expected_matches(expected, first - 1):
+                    return [f.global_position for f in found]
+            if expected_matches(expected, current):
+                raise EventRejected("part of this batch is already recorded")
+        raise VersionConflict(stream_id, _describe(expected), current)
+
+    # ------------------------------------------------------------------ reading
+
+    def read(
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        to_version: int | None = None,
+        max_count: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Events of one stream with ``from_version <= version <= to_version``, oldest first,
+        at most ``max_count`` (``0`` gives nothing), skipping logically deleted ones."""
+        if max_count is not None and max_count <= 0:
+            return []
+        if to_version is not None and from_version > to_version:
+            return []
+        return self._read(stream_id, max(from_version, 1), to_version, max_count)
+
+    @abstractmethod
+    def _read(
+        self, stream_id: str, from_version: int, to_version: int | None, max_count: int | None
+    ) -> list[RecordedEvent]: ...
+
+    @abstractmethod
+    def highest_version(self, stream_id: str) -> int:
+        """The stream's highest version ever written (0 for an unknown stream); deletes keep it."""
+
+    @abstractmethod
+    def delete_up_to(self, stream_id: str, version: int) -> None:
+        """Logically delete events up to ``version``: reads skip them, the highest stays."""
+
+    @abstractmethod
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        """Events of every stream with ``global_position > after_position``, in position order."""
+
+    @abstractmethod
+    def last_position(self) -> int:
+        """The highest committed global position (0 when empty)."""
+
+    @abstractmethod
+    def stats(self) -> dict[str, int]:
+        """Counts for status pages: ``streams``, ``events``, ``snapshots``."""
+
+    # ------------------------------------------------------------------ snapshots
+
+    @abstractmethod
+    def save_snapshot(self, snapshot: SnapshotRecord, keep: int | None = None) -> None:
+        """Store ``snapshot`` (replacing one at the same version); keep only the newest ``keep``."""
+
+    @abstractmethod
+    def load_snapshot(
+        self, stream_id: str, max_version: int | None = None
+    ) -> SnapshotRecord | None:
+        """The newest snapshot of ``stream_id`` at or below ``max_version``."""
+
+    @abstractmethod
+    def delete_snapshots(self, stream_id: str, max_version: int | None = None) -> None:
+        """Delete the stream's snapshots at or below ``max_version`` (all when ``None``)."""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. Using the journal afterwards is an error."""
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ subscriptions
+
+    def subscribe(
+        self,
+        after_position: int = 0,
+        *,
+        poll_interval: float = 0.05,
+        batch_size: int = 500,
+        stop: threading.Event | None = None,
+    ) -> Iterator[RecordedEvent]:
+        """Yield every event after ``after_position`` (exclusive), then new ones as they commit.
+
+        Ends when ``stop`` is set. Resuming from the last seen position skips nothing.
+        """
+        position = after_position
+        while stop is None or not stop.is_set():
+            batch = self.read_all(position, batch_size)
+            for record in batch:
+                position = record.global_position
+                yield record
+            if len(batch) < batch_size:
+                self._wait_for_append(position, poll_interval, stop)
+
+    async def subscribe_async(
+        self,
+        after_position: int = 0,
+        *,
+        poll_interval: float = 0.05,
+        batch_size: int = 500,
+    ) -> AsyncIterator[RecordedEvent]:
+        """Async form of :meth:`subscribe` (reads run in a worker thread)."""
+        position = after_position
+        while True:
+            batch = await asyncio.to_thread(self.read_all, position, batch_size)
+            for record in batch:
+                position = record.global_position
+                yield record
+            if len(batch) < batch_size:
+                await asyncio.sleep(poll_interval)
+
+    def _wait_for_append(self, position: int, timeout: float, stop: threading.Event | None) -> None:
+        """Block up to ``timeout`` for an event after ``position``. Backends may wake sooner."""
+        if stop is not None:
+            stop.wait(timeout)
+        else:
+            time.sleep(timeout)
+
+    # ------------------------------------------------------------------ helpers for backends
+
+    def _record(
+        self,
+        position: int,
+        stream_id: str,
+        version: int,
+        event_id: str,
+        type_name: str,
+        schema_version: int,
+        payload: bytes,
+        recorded_at: float,
+        metadata: bytes,
+    ) -> RecordedEvent:
+        event = self.codec.decode(type_name, schema_version, event_id, payload)
+        meta = unpack(metadata) if metadata else {}
+        return RecordedEvent(position, stream_id, version, event, recorded_at, meta)
+
+
+def _describe(expected: Expected) -> object:
+    return expected.value if isinstance(expected, ExpectedVersion) else expected

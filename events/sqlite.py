@@ -1,0 +1,336 @@
+"""SQLite journal: the embedded default.
+
+One database file in WAL mode, ``synchronous=FULL`` unless relaxed, a busy timeout so that many
+OS processes (every Ray actor is one) can append to the same file. SQLite has a single writer
+(``BEGIN IMMEDIATE``), so rowids are handed out in commit order: ``global_position`` is the rowid,
+and a reader can never see a later commit with a lower position. A rolled-back insert does not
+consume a rowid, so positions are gap-free to readers.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+from events.codec import EventCodec, unpack
+from events.errors import EventRejected, StorageError
+from events.journal import Clock, ExistingEvent, Journal, NewEvent
+from events.records import RecordedEvent, SnapshotRecord
+from events.types import Expected, expected_matches
+
+Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    global_position INTEGER PRIMARY KEY,
+    stream_id       TEXT    NOT NULL,
+    version         INTEGER NOT NULL,
+    event_id        TEXT    NOT NULL UNIQUE,
+    type            TEXT    NOT NULL,
+    schema_version  INTEGER NOT NULL,
+    recorded_at     REAL    NOT NULL,
+    payload         BLOB    NOT NULL,
+    metadata        BLOB    NOT NULL,
+    UNIQUE (stream_id, version)
+);
+CREATE TABLE IF NOT EXISTS stream_deletions (
+    stream_id  TEXT PRIMARY KEY,
+    deleted_to INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+    stream_id      TEXT    NOT NULL,
+    version        INTEGER NOT NULL,
+    state_type     TEXT    NOT NULL,
+    schema_version INTEGER NOT NULL,
+    state          BLOB    NOT NULL,
+    created_at     REAL    NOT NULL,
+    PRIMARY KEY (stream_id, version)
+) WITHOUT ROWID;
+"""
+
+_COLUMNS = (
+    "global_position, stream_id, version, event_id, type, schema_version, payload, "
+    "recorded_at, metadata"
+)
+_STREAM_COLUMNS = _COLUMNS.replace("stream_id, ", "")
+
+
+class SqliteJournal(Journal):
+    """Journal in one SQLite file, safe for many threads and many processes."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: Synchronous = "FULL",
+        busy_timeout: float = 30.0,
+        codec: EventCodec | None = None,
+        clock: Clock = time.time,
+    ) -> None:
+        super().__init__(codec, clock)
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._storage("open"):
+            conn = self._conn()
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    # ------------------------------------------------------------------ connections
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _storage(self, what: str) -> Iterator[None]:
+        """Translate sqlite3's errors into ours."""
+        try:
+            yield
+        except sqlite3.IntegrityError as e:
+            raise EventRejected(f"sqlite refused {what}: {e}") from e
+        except sqlite3.Error as e:
+            raise StorageError(f"sqlite failed to {what} ({self.path}): {e}") from e
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # ------------------------------------------------------------------ writing
+
+    def _append(
+        self,
+        stream_id: str,
+        rows: list[NewEvent],
+        expected: Expected,
+        metadata: bytes,
+        recorded_at: float,
+    ) -> list[int]:
+        with self._storage("append"):
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                current = self._highest(conn, stream_id)
+                if not expected_matches(expected, current):
+                    existing = self._existing(conn, rows)
+                    conn.execute("ROLLBACK")
+                    return self._resolve_retry(stream_id, rows, expected, current, existing)
+                params = [
+                    (
+                        stream_id,
+                        current + i + 1,
+                        r.event_id,
+                        r.type,
+                        r.schema_version,
+                        recorded_at,
+                        r.payload,
+                        metadata,
+                    )
+                    for i, r in enumerate(rows)
+                ]
+                sql = (
+                    "INSERT INTO events (stream_id, version, event_id, type, schema_version,"
+                    " recorded_at, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                )
+                try:
+                    if len(params) == 1:
+                        last = conn.execute(sql, params[0]).lastrowid
+                    else:
+                        conn.executemany(sql, params)
+                        last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+                except sqlite3.IntegrityError:
+                    # An event id is already recorded: a retry under ANY, or a bad batch.
+                    conn.execute("ROLLBACK")
+                    conn.execute("BEGIN")
+                    existing = self._existing(conn, rows)
+                    current = self._highest(conn, stream_id)
+                    conn.execute("ROLLBACK")
+                    return self._resolve_retry(stream_id, rows, expected, current, existing)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        assert last is not None
+        return list(range(last - len(rows) + 1, last + 1))
+
+    @staticmethod
+    def _highest(conn: sqlite3.Connection, stream_id: str) -> int:
+        row = conn.execute(
+            "SELECT MAX(version) FROM events WHERE stream_id = ?", (stream_id,)
+        ).fetchone()
+        return int(row[0] or 0)
+
+    @staticmethod
+    def _existing(conn: sqlite3.Connection, rows: list[NewEvent]) -> list[ExistingEvent]:
+        marks = ",".join("?" * len(rows))
+        found = conn.execute(
+            "SELECT event_id, stream_id, version, global_position FROM events"
+            f" WHERE event_id IN ({marks})",
+            [r.event_id for r in rows],
+        ).fetchall()
+        return [ExistingEvent(*f) for f in found]
+
+    # ------------------------------------------------------------------ reading
+
+    def _records(
+        self, sql: str, params: tuple[object, ...], stream_id: str | None = None
+    ) -> list[RecordedEvent]:
+        """Run a SELECT of ``_COLUMNS`` (without ``stream_id`` when it is given) into records."""
+        with self._storage("read"):
+            rows = self._conn().execute(sql, params).fetchall()
+        decode = self.codec.decode
+        if stream_id is not None:
+            return [
+                RecordedEvent(
+                    pos,
+                    stream_id,
+                    ver,
+                    decode(typ, sv, eid, payload),
+                    at,
+                    unpack(meta) if meta else {},
+                )
+                for pos, ver, eid, typ, sv, payload, at, meta in rows
+            ]
+        return [
+            RecordedEvent(
+                pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
+            )
+            for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
+        ]
+
+    def _read(
+        self, stream_id: str, from_version: int, to_version: int | None, max_count: int | None
+    ) -> list[RecordedEvent]:
+        sql = (
+            f"SELECT {_STREAM_COLUMNS} FROM events WHERE stream_id = ? AND version >= ?"
+            " AND version > COALESCE("
+            "(SELECT deleted_to FROM stream_deletions WHERE stream_id = ?), 0)"
+        )
+        params: tuple[object, ...] = (stream_id, from_version, stream_id)
+        if to_version is not None:
+            sql += " AND version <= ?"
+            params += (to_version,)
+        sql += " ORDER BY version LIMIT ?"
+        params += (-1 if max_count is None else max_count,)
+        return self._records(sql, params, stream_id)
+
+    def highest_version(self, stream_id: str) -> int:
+        with self._storage("read"):
+            return self._highest(self._conn(), stream_id)
+
+    def delete_up_to(self, stream_id: str, version: int) -> None:
+        with self._storage("delete"):
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                upto = min(version, self._highest(conn, stream_id))
+                conn.execute(
+                    "INSERT INTO stream_deletions (stream_id, deleted_to) VALUES (?, ?)"
+                    " ON CONFLICT (stream_id) DO UPDATE"
+                    " SET deleted_to = MAX(deleted_to, excluded.deleted_to)",
+                    (stream_id, upto),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
+        if limit <= 0:
+            return []
+        return self._records(
+            f"SELECT {_COLUMNS} FROM events WHERE global_position > ?"
+            " ORDER BY global_position LIMIT ?",
+            (after_position, limit),
+        )
+
+    def last_position(self) -> int:
+        with self._storage("read"):
+            row = self._conn().execute("SELECT MAX(global_position) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def stats(self) -> dict[str, int]:
+        with self._storage("read"):
+            conn = self._conn()
+            events = conn.execute("SELECT MAX(global_position) FROM events").fetchone()[0]
+            streams = conn.execute("SELECT COUNT(DISTINCT stream_id) FROM events").fetchone()[0]
+            snaps = conn.execute("SELECT COUNT(*) FROM snapshots").fetchone()[0]
+        return {"streams": int(streams), "events": int(events or 0), "snapshots": int(snaps)}
+
+    # ------------------------------------------------------------------ snapshots
+
+    def save_snapshot(self, snapshot: SnapshotRecord, keep: int | None = None) -> None:
+        if snapshot.version < 1:
+            raise EventRejected("a snapshot needs a version >= 1")
+        s = snapshot
+        with self._storage("save a snapshot"):
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(
+                    "INSERT OR REPLACE INTO snapshots (stream_id, version, state_type,"
+                    " schema_version, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (s.stream_id, s.version, s.state_type, s.schema_version, s.state, s.created_at),
+                )
+                if keep is not None and keep >= 1:
+                    conn.execute(
+                        "DELETE FROM snapshots WHERE stream_id = ? AND version NOT IN"
+                        " (SELECT version FROM snapshots WHERE stream_id = ?"
+                        "  ORDER BY version DESC LIMIT ?)",
+                        (s.stream_id, s.stream_id, keep),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def load_snapshot(
+        self, stream_id: str, max_version: int | None = None
+    ) -> SnapshotRecord | None:
+        with self._storage("load a snapshot"):
+            row = (
+                self._conn()
+                .execute(
+                    "SELECT stream_id, version, state_type, schema_version, state, created_at"
+                    " FROM snapshots WHERE stream_id = ? AND version <= ?"
+                    " ORDER BY version DESC LIMIT 1",
+                    (stream_id, max_version if max_version is not None else 2**62),
+                )
+                .fetchone()
+            )
+        return SnapshotRecord(*row) if row else None
+
+    def delete_snapshots(self, stream_id: str, max_version: int | None = None) -> None:
+        with self._storage("delete snapshots"):
+            self._conn().execute(
+                "DELETE FROM snapshots WHERE stream_id = ? AND version <= ?",
+                (stream_id, max_version if max_version is not None else 2**62),
+            )
