@@ -70,9 +70,13 @@ class Journal(ABC):
         events: Sequence[Event],
         expected_version: Expected = ANY,
         metadata: Mapping[str, Any] | None = None,
+        *,
+        recorded_at: float | None = None,
     ) -> list[int]:
         """Append ``events`` atomically; return their global positions (in order).
 
+        ``recorded_at`` defaults to the journal's clock; a caller that folds the events itself
+        passes its own time so that its state and the stored records agree.
         Raises :class:`VersionConflict`, :class:`EventRejected` or :class:`StorageError`.
         """
         try:
@@ -93,7 +97,8 @@ class Journal(ABC):
         if len({r.event_id for r in rows}) != len(rows):
             raise EventRejected("the same event id appears twice in one batch")
         meta = pack(dict(metadata)) if metadata else b""
-        return self._append(stream_id, rows, expected_version, meta, self.clock())
+        at = self.clock() if recorded_at is None else recorded_at
+        return self._append(stream_id, rows, expected_version, meta, at)
 
     @abstractmethod
     def _append(

@@ -23,7 +23,7 @@ class SessionStarted(Event):
     avatar_id: str
     avatar_version: int = Field(ge=0, description="The avatar's version when the session began.")
     metadata: dict[str, Any] = Field(default_factory=dict)
-    ttl_seconds: int = Field(ge=MIN_TTL_S, le=MAX_TTL_S)
+    ttl_seconds: int = Field(ge=1, le=MAX_TTL_S, description="API default minimum: MIN_TTL_S.")
     expires_at: float
 
 

@@ -1,0 +1,106 @@
+"""Commands an entity decides on, and what executing one returns.
+
+Commands are validated pydantic models (bad input never reaches an actor); the ``command`` field
+discriminates them, so the same models parse HTTP bodies and WebSocket command frames.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from events.avatar import AnimationName, Emotion, StatePatch
+from events.session import MAX_TTL_S
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------------------- avatar
+
+
+class SetEmotion(_Command):
+    command: Literal["set_emotion"] = "set_emotion"
+    emotion: Emotion
+    intensity: float = Field(0.5, ge=0, le=1)
+    transition_ms: int = Field(300, ge=0, le=10_000)
+
+
+class PatchState(_Command):
+    command: Literal["patch_state"] = "patch_state"
+    state: StatePatch
+
+
+class TriggerAnimation(_Command):
+    command: Literal["trigger_animation"] = "trigger_animation"
+    name: AnimationName
+    loop: bool = False
+    duration_ms: int = Field(1000, ge=50, le=60_000)
+    intensity: float = Field(1.0, ge=0, le=1)
+
+
+class Touch(_Command):
+    """Create the avatar if it does not exist yet (the seed creates avatars on first use)."""
+
+    command: Literal["touch"] = "touch"
+
+
+AvatarCommand = Annotated[
+    SetEmotion | PatchState | TriggerAnimation | Touch, Field(discriminator="command")
+]
+
+
+# ---------------------------------------------------------------------------- session
+
+
+class StartSession(_Command):
+    command: Literal["start_session"] = "start_session"
+    avatar_id: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    ttl_seconds: int = Field(ge=1, le=MAX_TTL_S)
+
+
+class CloseSession(_Command):
+    command: Literal["close_session"] = "close_session"
+    reason: str | None = None
+
+
+class ExpireSession(_Command):
+    command: Literal["expire_session"] = "expire_session"
+
+
+class AddMarker(_Command):
+    command: Literal["add_marker"] = "add_marker"
+    label: str = Field(min_length=1, max_length=200)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class AddTranscriptLine(_Command):
+    command: Literal["add_transcript_line"] = "add_transcript_line"
+    speaker: Literal["user", "avatar", "system"]
+    text: str = Field(min_length=1, max_length=120_000)
+
+
+SessionCommand = Annotated[
+    StartSession | CloseSession | ExpireSession | AddMarker | AddTranscriptLine,
+    Field(discriminator="command"),
+]
+
+
+# ---------------------------------------------------------------------------- results
+
+
+class CommandResult(BaseModel):
+    """What a command did: the stream's version after it and the events it recorded.
+
+    A retried command (same idempotency key) returns the first result with ``replayed=True``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    stream_id: str
+    version: int
+    events: list[dict[str, Any]] = Field(default_factory=list)
+    replayed: bool = False

@@ -1,0 +1,34 @@
+"""Ids, stream ids and Ray actor names. Every name carries the tenant."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Kind = Literal["avatar", "session"]
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_ID = re.compile(ID_PATTERN)
+
+DEFAULT_TENANT = "default"
+NAMESPACE = "avatar-service"
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """Return ``value`` if it is a valid avatar/session/tenant id, else raise ``ValueError``."""
+    if not _ID.match(value):
+        raise ValueError(
+            f"bad {what} {value!r}: 1-64 characters, letters, digits, '_', '.', '-',"
+            " starting with a letter or digit"
+        )
+    return value
+
+
+def stream_id(kind: Kind, tenant: str, entity_id: str) -> str:
+    """The journal stream of one entity, e.g. ``avatar:default:ada``."""
+    return f"{kind}:{tenant}:{entity_id}"
+
+
+def actor_name(kind: Kind, tenant: str, entity_id: str) -> str:
+    """The Ray actor name of a dedicated entity actor (same text as its stream id)."""
+    return stream_id(kind, tenant, entity_id)

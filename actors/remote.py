@@ -1,0 +1,221 @@
+"""The Ray actors. Every ``ray.remote`` option of the project's actors is set here, nowhere else.
+
+``AvatarActor`` and ``SessionActor`` each wrap one :class:`EntityRuntime` (dedicated placement:
+one OS process per entity). They activate lazily on their first call (load snapshot + tail),
+passivate after ``passivate_after_s`` idle (snapshot, then exit; the next call creates them
+again) and, when Ray restarts one after a crash, recover from the journal the same way.
+``EntityRegistry`` bounds the number of live entity actors: past ``max_live_actors`` it asks the
+least recently used ones to passivate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import OrderedDict
+from typing import Any, ClassVar
+
+import ray
+from pydantic import BaseModel
+
+from actors.aggregate import Aggregate
+from actors.avatar import AvatarAggregate
+from actors.config import EntityConfig
+from actors.entity import EntityRuntime
+from actors.naming import NAMESPACE, Kind, actor_name, stream_id
+from actors.session import SessionAggregate
+from events.factory import open_journal
+from events.journal import Journal
+
+log = logging.getLogger(__name__)
+
+REGISTRY_NAME = "entity-registry"
+TOUCH_EVERY_S = 1.0
+
+_journals: dict[str, Journal] = {}
+
+
+def shared_journal(url: str) -> Journal:
+    """One journal (connection pool) per process and URL."""
+    journal = _journals.get(url)
+    if journal is None:
+        journal = _journals[url] = open_journal(url)
+    return journal
+
+
+class EntityActor:
+    """Hosts one entity. Subclasses name the aggregate."""
+
+    aggregate_type: ClassVar[type[Aggregate[Any]]]
+
+    def __init__(self, tenant: str, entity_id: str, config: EntityConfig) -> None:
+        aggregate = self.aggregate_type()
+        self.kind: Kind = aggregate.kind
+        self.name = actor_name(self.kind, tenant, entity_id)
+        self.config = config
+        self.runtime: EntityRuntime[Any] = EntityRuntime(
+            aggregate,
+            tenant,
+            entity_id,
+            stream_id(self.kind, tenant, entity_id),
+            shared_journal(config.journal_url),
+            config,
+        )
+        self._activation: asyncio.Task[None] | None = None
+        self._last_touch = 0.0
+        self._exiting = False
+
+    async def _active(self) -> EntityRuntime[Any]:
+        if self._activation is None:
+            self._activation = asyncio.create_task(self._activate())
+        await self._activation
+        self._touch()
+        return self.runtime
+
+    async def _activate(self) -> None:
+        t = time.perf_counter()
+        await self.runtime.activate()
+        log.info(
+            "%s active at v%d in %.1f ms",
+            self.name,
+            self.runtime.state.version,
+            (time.perf_counter() - t) * 1000,
+        )
+        asyncio.get_running_loop().create_task(self._watch_idle())
+        registry = _registry()
+        if registry is not None:
+            registry.activated.remote(self.name, self.kind)
+
+    def _touch(self) -> None:
+        now = time.monotonic()
+        if now - self._last_touch >= TOUCH_EVERY_S:
+            self._last_touch = now
+            registry = _registry()
+            if registry is not None:
+                registry.touched.remote(self.name)
+
+    async def _watch_idle(self) -> None:
+        limit = self.config.passivate_after_s
+        while True:
+            await asyncio.sleep(max(0.2, min(limit / 4, 30.0)))
+            if self.runtime.idle_for() >= limit:
+                log.info("%s idle for %.0f s: passivating", self.name, limit)
+                await self.passivate()
+                return
+
+    # ------------------------------------------------------------------ remote API
+
+    async def ready(self) -> dict[str, Any]:
+        """Activate and return the state view (``{"version", "state"}``)."""
+        return (await self._active()).view()
+
+    async def execute(
+        self,
+        command: BaseModel,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        runtime = await self._active()
+        result = await runtime.execute(
+            command,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+            metadata=metadata,
+        )
+        return {**result.model_dump(), "state": runtime.view()["state"]}
+
+    async def view(self) -> dict[str, Any]:
+        return (await self._active()).view()
+
+    async def wait(self, after_version: int, timeout: float) -> dict[str, Any]:
+        runtime = await self._active()
+        return await runtime.wait(after_version, timeout)
+
+    async def passivate(self) -> None:
+        """Snapshot and exit; the next call through the directory creates a fresh actor."""
+        if self._exiting:
+            return
+        self._exiting = True
+        await self.runtime.passivate()
+        registry = _registry()
+        if registry is not None:
+            await registry.deactivated.remote(self.name)
+        ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+
+def _registry() -> Any:
+    try:
+        return ray.get_actor(REGISTRY_NAME, namespace=NAMESPACE)
+    except ValueError:
+        return None
+
+
+class AvatarActorImpl(EntityActor):
+    aggregate_type = AvatarAggregate
+
+
+class SessionActorImpl(EntityActor):
+    aggregate_type = SessionAggregate
+
+
+class EntityRegistryImpl:
+    """Tracks live entity actors in least-recently-used order and bounds their number."""
+
+    def __init__(self, max_live: int) -> None:
+        self.max_live = max_live
+        self._live: OrderedDict[str, str] = OrderedDict()
+        self.passivated = 0
+
+    async def activated(self, name: str, kind: str) -> None:
+        self._live[name] = kind
+        self._live.move_to_end(name)
+        while len(self._live) > self.max_live:
+            victim, _ = self._live.popitem(last=False)
+            self.passivated += 1
+            try:
+                handle = ray.get_actor(victim, namespace=NAMESPACE)
+            except ValueError:
+                continue
+            handle.passivate.remote()
+
+    async def touched(self, name: str) -> None:
+        if name in self._live:
+            self._live.move_to_end(name)
+
+    async def deactivated(self, name: str) -> None:
+        self._live.pop(name, None)
+
+    async def stats(self) -> dict[str, Any]:
+        kinds = list(self._live.values())
+        return {
+            "live": len(kinds),
+            "avatars": kinds.count("avatar"),
+            "sessions": kinds.count("session"),
+            "max_live": self.max_live,
+            "passivated_for_space": self.passivated,
+        }
+
+
+# ---------------------------------------------------------------------------- Ray options
+
+ENTITY_OPTIONS: dict[str, Any] = {
+    "num_cpus": 0,  # idle most of the time; a CPU each would cap a 2-core node at 2 entities
+    "max_restarts": 10,  # a crashed actor comes back and recovers from the journal
+    "max_task_retries": 0,  # retries are the directory's, with idempotency keys
+    "max_concurrency": 1000,  # long-polling subscribers wait concurrently
+    "lifetime": "detached",  # outlives the ingress replica that created it
+}
+
+REGISTRY_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "lifetime": "detached"}
+
+AvatarActor = ray.remote(**ENTITY_OPTIONS)(AvatarActorImpl)
+SessionActor = ray.remote(**ENTITY_OPTIONS)(SessionActorImpl)
+EntityRegistry = ray.remote(**REGISTRY_OPTIONS)(EntityRegistryImpl)
+
+ACTOR_CLASSES: dict[Kind, Any] = {"avatar": AvatarActor, "session": SessionActor}

@@ -1,0 +1,86 @@
+"""The FastAPI app, the Serve ingress deployment and the typed application builder.
+
+``serve run ray_config.yaml`` imports :func:`build_app`; ``avatar-service serve`` calls it too.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+from ray import serve
+from ray.serve import Application
+
+from serve_app import gateway, streams
+from serve_app.errors import install_error_handlers
+from serve_app.gateway import Gateway
+from serve_app.routes import avatars, sessions, system
+from serve_app.settings import Settings
+
+PREFIX = "/api/v1/avatars"
+
+log = logging.getLogger(__name__)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Avatar Service",
+        version=system.service_version(),
+        description="Talking avatars driven by event-sourced actors on Ray. Every state change "
+        "is an event; state, replays and videos are folds over the event log.",
+    )
+    install_error_handlers(app)
+    app.include_router(system.router)
+    app.include_router(system.router, prefix=PREFIX)
+    # Routers with literal first segments go before /{avatar_id}/... ones.
+    app.include_router(sessions.router, prefix=PREFIX)
+    app.include_router(streams.router, prefix=PREFIX)
+    app.include_router(avatars.router, prefix=PREFIX)
+    return app
+
+
+app = create_app()
+
+
+@serve.deployment(
+    name="Ingress",
+    ray_actor_options={"num_cpus": 0},
+    max_ongoing_requests=1000,  # each open WebSocket holds a slot; the default 5 starves HTTP
+)
+@serve.ingress(app)
+class Ingress:
+    def __init__(self, settings: dict[str, Any]) -> None:
+        logging.basicConfig(level=logging.INFO)
+        self.settings = Settings.model_validate(settings)
+        gateway.install(Gateway(self.settings))
+        log.info("ingress ready: journal %s", self.settings.journal_url)
+
+
+class AppArgs(BaseModel):
+    """Arguments of :func:`build_app` (``args:`` in ray_config.yaml); unset ones come from
+    ``AVATAR_*`` environment variables, then defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: str | None = Field(None, description="Data directory (journal, assets).")
+    journal: str | None = Field(None, description="Journal URL.")
+    settings: dict[str, Any] = Field(default_factory=dict, description="Other Settings fields.")
+
+
+def resolve_settings(args: AppArgs) -> Settings:
+    settings = Settings.from_env(
+        {**args.settings, "data_dir": args.data_dir, "journal": args.journal}
+    )
+    data_dir = Path(settings.data_dir).expanduser().resolve()  # replicas may run elsewhere
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return settings.model_copy(update={"data_dir": data_dir})
+
+
+def build_app(args: AppArgs) -> Application:
+    settings = resolve_settings(args)
+    return Ingress.options(  # type: ignore[attr-defined,no-any-return]
+        max_ongoing_requests=settings.ingress_max_ongoing_requests
+    ).bind(settings.model_dump(mode="json"))

@@ -1,0 +1,77 @@
+"""``avatar-service``: run the service on a local Ray (dashboard off) with embedded defaults."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger("avatar-service")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    # Imported here so that `avatar-service --help` answers without loading Ray.
+    import ray  # noqa: PLC0415
+    from ray import serve  # noqa: PLC0415
+
+    from actors.naming import NAMESPACE  # noqa: PLC0415
+    from serve_app.app import AppArgs, build_app, resolve_settings  # noqa: PLC0415
+
+    overrides: dict[str, Any] = {"host": args.host, "port": args.port}
+    app_args = AppArgs(
+        data_dir=args.data_dir,
+        journal=args.journal,
+        settings={k: v for k, v in overrides.items() if v is not None},
+    )
+    settings = resolve_settings(app_args)
+    t = time.perf_counter()
+    log.info("starting local Ray (dashboard off)...")
+    ray.init(
+        include_dashboard=False,
+        namespace=NAMESPACE,
+        logging_level=logging.WARNING,
+        configure_logging=True,
+    )
+    serve.start(http_options={"host": settings.host, "port": settings.port})
+    serve.run(build_app(app_args), name="avatar-service", route_prefix="/", blocking=False)
+    log.info(
+        "Avatar Service on http://%s:%d (docs: /docs) in %.1f s; journal %s",
+        settings.host,
+        settings.port,
+        time.perf_counter() - t,
+        settings.journal_url,
+    )
+    print(f"Avatar Service ready: http://{settings.host}:{settings.port}/docs", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    log.info("shutting down...")
+    serve.shutdown()  # type: ignore[no-untyped-call]
+    ray.shutdown()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="avatar-service", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="run the service (local Ray + Serve, SQLite journal)")
+    p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    p.add_argument("--data-dir", default=None, help="data directory (default ./data)")
+    p.add_argument("--journal", default=None, help="journal URL (default SQLite in data dir)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "serve":
+        return _serve(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

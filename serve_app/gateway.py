@@ -1,0 +1,141 @@
+"""What routes use to reach the domain: entity actors (through the directory) and the journal.
+
+Reads of history (event pages, state at a version, WebSocket catch-up) go straight to the
+journal, so they never queue behind an entity's commands; commands and current state go to the
+entity's actor, the single writer of its stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from pydantic import BaseModel
+
+from actors.commands import Touch
+from actors.directory import EntityDirectory
+from actors.naming import Kind, stream_id
+from actors.remote import shared_journal
+from events.avatar import avatar_folder
+from events.fold import Folder
+from events.journal import Journal
+from events.records import RecordedEvent
+from events.replay import load_state
+from events.session import session_folder
+from serve_app.errors import ApiError, not_found
+from serve_app.settings import Settings
+
+FOLDERS: dict[Kind, Folder[Any]] = {"avatar": avatar_folder, "session": session_folder}
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.tenant = settings.tenant
+        self.journal: Journal = shared_journal(settings.journal_url)
+        self.directory = EntityDirectory(settings.entity_config())
+        self.started_at = time.time()
+
+    def stream(self, kind: Kind, entity_id: str) -> str:
+        return stream_id(kind, self.tenant, entity_id)
+
+    # ------------------------------------------------------------------ commands and state
+
+    async def command(
+        self,
+        kind: Kind,
+        entity_id: str,
+        command: BaseModel,
+        *,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Execute ``command``; returns the CommandResult fields plus ``state``.
+
+        Without a client key, one is made up so that the directory may retry safely.
+        """
+        key = idempotency_key or f"auto-{uuid.uuid4().hex}"
+        return await self.directory.call(  # type: ignore[no-any-return]
+            kind, self.tenant, entity_id, "execute", command, if_match, key, metadata
+        )
+
+    async def avatar(self, avatar_id: str) -> dict[str, Any]:
+        """Current view of an avatar, creating (and recording) it on first use."""
+        view: dict[str, Any] = await self.directory.call("avatar", self.tenant, avatar_id, "view")
+        if view["version"] == 0:
+            result = await self.command("avatar", avatar_id, Touch())
+            view = {"version": result["version"], "state": result["state"]}
+        return view
+
+    async def session(self, session_id: str) -> dict[str, Any]:
+        """Current view of a session; 404 when it never existed (no actor is created for that)."""
+        await self.require_session(session_id)
+        return await self.directory.call(  # type: ignore[no-any-return]
+            "session", self.tenant, session_id, "view"
+        )
+
+    async def require_session(self, session_id: str) -> None:
+        exists = await asyncio.to_thread(
+            self.journal.highest_version, self.stream("session", session_id)
+        )
+        if not exists:
+            raise not_found("session", session_id)
+
+    async def wait(
+        self, kind: Kind, entity_id: str, after_version: int, timeout: float
+    ) -> dict[str, Any]:
+        return await self.directory.call(  # type: ignore[no-any-return]
+            kind, self.tenant, entity_id, "wait", after_version, timeout
+        )
+
+    # ------------------------------------------------------------------ history
+
+    async def events(
+        self,
+        kind: Kind,
+        entity_id: str,
+        from_version: int,
+        limit: int,
+        to_version: int | None = None,
+    ) -> list[RecordedEvent]:
+        return await asyncio.to_thread(
+            self.journal.read, self.stream(kind, entity_id), from_version, to_version, limit
+        )
+
+    async def highest_version(self, kind: Kind, entity_id: str) -> int:
+        return await asyncio.to_thread(self.journal.highest_version, self.stream(kind, entity_id))
+
+    async def state_at(self, kind: Kind, entity_id: str, version: int) -> dict[str, Any]:
+        highest = await self.highest_version(kind, entity_id)
+        if version > highest:
+            raise ApiError(
+                404,
+                "version_not_found",
+                f"{kind} {entity_id!r} has no version {version} (highest {highest})",
+                highest_version=highest,
+            )
+        state = await asyncio.to_thread(
+            load_state, self.journal, self.stream(kind, entity_id), FOLDERS[kind], version=version
+        )
+        return {"version": state.version, "state": state.model_dump(mode="json")}
+
+
+_current: Gateway | None = None
+
+
+def install(gateway: Gateway) -> None:
+    """Make ``gateway`` the one routes use in this process (set by the ingress replica).
+
+    A module-level slot rather than ``app.state``: Serve runs its own copy of the FastAPI app.
+    """
+    global _current  # noqa: PLW0603 - one gateway per replica process
+    _current = gateway
+
+
+def current() -> Gateway:
+    if _current is None:
+        raise RuntimeError("no Gateway installed in this process (is the ingress running?)")
+    return _current

@@ -1,0 +1,65 @@
+"""Service settings: a pydantic model read from ``AVATAR_*`` environment variables.
+
+Every field can be set as ``AVATAR_<FIELD>`` (e.g. ``AVATAR_DATA_DIR=/var/lib/avatar``,
+``AVATAR_JOURNAL=sqlite:////var/lib/avatar/journal.sqlite``); the CLI's flags override them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from actors.config import EntityConfig
+
+ENV_PREFIX = "AVATAR_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    data_dir: Path = Field(Path("data"), description="Journal, assets and renders live here.")
+    journal: str | None = Field(
+        None, description="Journal URL; default sqlite:///<data_dir>/journal.sqlite."
+    )
+    host: str = Field("127.0.0.1", description="HTTP bind address (loopback by default).")
+    port: int = Field(8000, ge=1, le=65535)
+    tenant: str = Field("default", description="The tenant until authentication arrives.")
+    snapshot_every: int = Field(100, ge=1)
+    passivate_after_s: float = Field(300.0, gt=0)
+    max_live_actors: int = Field(500, ge=1)
+    subscriber_buffer: int = Field(1000, ge=1)
+    heartbeat_s: float = Field(15.0, gt=0, description="WebSocket heartbeat interval.")
+    session_ttl_default_s: int = Field(3600, ge=1)
+    session_ttl_min_s: int = Field(60, ge=1)
+    session_ttl_max_s: int = Field(86_400, ge=1)
+    ingress_max_ongoing_requests: int = Field(1000, ge=1)
+
+    @property
+    def journal_url(self) -> str:
+        return self.journal or f"sqlite:///{self.data_dir.resolve()}/journal.sqlite"
+
+    def entity_config(self) -> EntityConfig:
+        return EntityConfig(
+            journal_url=self.journal_url,
+            snapshot_every=self.snapshot_every,
+            passivate_after_s=self.passivate_after_s,
+            buffer_size=self.subscriber_buffer,
+            max_live_actors=self.max_live_actors,
+        )
+
+    @classmethod
+    def from_env(cls, overrides: dict[str, Any] | None = None) -> Settings:
+        """Settings from ``AVATAR_*`` variables, then ``overrides`` (ignoring ``None`` values)."""
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = os.environ.get(ENV_PREFIX + name.upper())
+            if raw is not None:
+                values[name] = raw
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        try:
+            return cls.model_validate(values)
+        except ValidationError as e:
+            raise ValueError(f"bad settings (environment {ENV_PREFIX}*): {e}") from e

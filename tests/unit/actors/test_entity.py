@@ -1,0 +1,184 @@
+"""EntityRuntime driven without Ray, on the memory journal with a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from actors.avatar import AvatarAggregate
+from actors.commands import (
+    AddMarker,
+    CloseSession,
+    PatchState,
+    SetEmotion,
+    StartSession,
+    Touch,
+)
+from actors.config import EntityConfig
+from actors.entity import EntityRuntime
+from actors.errors import Conflict, EntityError, NotFound, VersionMismatch
+from actors.naming import stream_id
+from actors.session import SessionAggregate
+from events import MemoryJournal
+from events.avatar import AvatarState, EmotionSet, StatePatch
+from events.session import SessionState
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def avatar(
+    journal: MemoryJournal, clock: Clock | None = None, **config: int
+) -> EntityRuntime[AvatarState]:
+    return EntityRuntime(
+        AvatarAggregate(),
+        "t1",
+        "ada",
+        stream_id("avatar", "t1", "ada"),
+        journal,
+        EntityConfig(journal_url="memory://", **config),
+        clock or Clock(),  # type: ignore[arg-type]
+    )
+
+
+def session(journal: MemoryJournal, clock: Clock) -> EntityRuntime[SessionState]:
+    return EntityRuntime(
+        SessionAggregate(),
+        "t1",
+        "s1",
+        stream_id("session", "t1", "s1"),
+        journal,
+        EntityConfig(journal_url="memory://"),
+        clock,
+    )
+
+
+async def test_first_command_creates_the_avatar_and_is_recorded() -> None:
+    journal = MemoryJournal()
+    rt = avatar(journal)
+    await rt.activate()
+    result = await rt.execute(SetEmotion(emotion="happy", intensity=0.8))
+    assert result.version == 2
+    assert [e["type"] for e in result.events] == ["AvatarCreated", "EmotionSet"]
+    assert rt.state.emotion.emotion == "happy"
+    assert [r.type for r in journal.read("avatar:t1:ada")] == ["AvatarCreated", "EmotionSet"]
+    assert (await rt.execute(Touch())).events == []
+
+
+async def test_expected_version_mismatch_writes_nothing() -> None:
+    journal = MemoryJournal()
+    rt = avatar(journal)
+    await rt.activate()
+    await rt.execute(Touch())
+    with pytest.raises(VersionMismatch) as info:
+        await rt.execute(SetEmotion(emotion="sad"), expected_version=0)
+    assert info.value.details == {"expected": 0, "actual": 1}
+    assert (await rt.execute(SetEmotion(emotion="sad"), expected_version=1)).version == 2
+    assert journal.highest_version("avatar:t1:ada") == 2
+
+
+async def test_idempotency_key_survives_reactivation() -> None:
+    journal = MemoryJournal()
+    rt = avatar(journal)
+    await rt.activate()
+    first = await rt.execute(SetEmotion(emotion="sad"), idempotency_key="k-1")
+    again = await rt.execute(SetEmotion(emotion="sad"), idempotency_key="k-1")
+    assert again.replayed and again.version == first.version and again.events == first.events
+    fresh = avatar(journal)
+    await fresh.activate()
+    after_restart = await fresh.execute(SetEmotion(emotion="sad"), idempotency_key="k-1")
+    assert after_restart.replayed and after_restart.events == first.events
+    assert journal.highest_version("avatar:t1:ada") == 2
+
+
+async def test_bad_patch_is_refused() -> None:
+    rt = avatar(MemoryJournal())
+    await rt.activate()
+    with pytest.raises(EntityError):
+        await rt.execute(PatchState(state=StatePatch()))
+
+
+async def test_zombie_writer_is_fenced_and_state_reloaded() -> None:
+    journal = MemoryJournal()
+    rt = avatar(journal)
+    await rt.activate()
+    await rt.execute(Touch())
+    # another writer appends behind our back
+    journal.append("avatar:t1:ada", [EmotionSet(emotion="angry")], 1)
+    result = await rt.execute(SetEmotion(emotion="happy"))
+    assert result.version == 3 and rt.state.emotion.emotion == "happy"
+    journal.append("avatar:t1:ada", [EmotionSet(emotion="angry")], 3)
+    with pytest.raises(Conflict):
+        await rt.execute(SetEmotion(emotion="sad"), expected_version=3)
+
+
+async def test_wait_returns_new_events_and_reports_lag() -> None:
+    rt = avatar(MemoryJournal(), buffer_size=3)
+    await rt.activate()
+    waiter = asyncio.create_task(rt.wait(0, timeout=5))
+    await asyncio.sleep(0.01)
+    assert rt.idle_for() == 0.0  # watched
+    await rt.execute(SetEmotion(emotion="happy"))
+    got = await waiter
+    assert [e["version"] for e in got["events"]] == [1, 2] and not got["lagged"]
+    empty = await rt.wait(2, timeout=0.01)
+    assert empty["events"] == [] and empty["version"] == 2
+    for _ in range(3):
+        await rt.execute(SetEmotion(emotion="sad"))
+    assert (await rt.wait(1, timeout=0))["lagged"]
+    assert [e["version"] for e in (await rt.wait(2, timeout=0))["events"]] == [3, 4, 5]
+
+
+async def test_snapshots_every_n_events() -> None:
+    journal = MemoryJournal()
+    rt = avatar(journal, snapshot_every=3)
+    await rt.activate()
+    for _ in range(4):
+        await rt.execute(SetEmotion(emotion="happy"))
+    await asyncio.sleep(0.05)  # saved in the background
+    snap = journal.load_snapshot("avatar:t1:ada")
+    assert snap is not None and snap.version >= 3
+    await rt.execute(SetEmotion(emotion="sad"))
+    await rt.passivate()
+    latest = journal.load_snapshot("avatar:t1:ada")
+    assert latest is not None and latest.version == 6
+
+
+async def test_session_lifecycle_and_ttl() -> None:
+    journal = MemoryJournal()
+    clock = Clock()
+    rt = session(journal, clock)
+    await rt.activate()
+    with pytest.raises(NotFound):
+        await rt.execute(AddMarker(label="q1"))
+    journal.append("avatar:t1:ada", [EmotionSet(emotion="happy")])
+    await rt.execute(StartSession(avatar_id="ada", ttl_seconds=60))
+    assert rt.state.status == "active" and rt.state.avatar_version_start == 1
+    with pytest.raises(Conflict):
+        await rt.execute(StartSession(avatar_id="ada", ttl_seconds=60))
+    await rt.execute(AddMarker(label="q1"))
+    clock.now += 61
+    await rt.run_due()
+    assert rt.state.status == "expired"
+    with pytest.raises(Conflict):
+        await rt.execute(AddMarker(label="q2"))
+    assert (await rt.execute(CloseSession())).events == []  # still expired, no error
+
+
+async def test_expired_session_expires_on_activation() -> None:
+    journal = MemoryJournal()
+    clock = Clock()
+    rt = session(journal, clock)
+    await rt.activate()
+    await rt.execute(StartSession(avatar_id="ada", ttl_seconds=60))
+    await rt.passivate()
+    clock.now += 3600
+    again = session(journal, clock)
+    await again.activate()
+    assert again.state.status == "expired"
