@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install test test-unit lint bench clean
+.PHONY: install serve test test-unit lint bench clean
 
 install: $(STAMP)
 
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+## Run the service on http://127.0.0.1:8000 (local Ray, SQLite journal under ./data). Ctrl-C stops it.
+serve: $(STAMP)
+	$(VENV)/bin/avatar-service serve
 
 ## Run the whole test suite (unit, contracts, integration).
 test: $(STAMP)

@@ -191,6 +191,10 @@ class EntityRegistryImpl:
     async def deactivated(self, name: str) -> None:
         self._live.pop(name, None)
 
+    async def set_max_live(self, max_live: int) -> None:
+        """Change the bound at run time (operations, tests); applies from the next activation."""
+        self.max_live = max_live
+
     async def stats(self) -> dict[str, Any]:
         kinds = list(self._live.values())
         return {

@@ -1,0 +1,113 @@
+"""One real local Ray + Serve for the whole test session, with the app on a free loopback port.
+
+Settings are shortened for tests (heartbeats, TTL minimum, subscriber buffer, passivation), not
+mocked: everything runs for real, journal included (a SQLite file in a temp directory).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+TEST_SETTINGS: dict[str, Any] = {
+    "heartbeat_s": 0.5,
+    "session_ttl_min_s": 1,
+    "subscriber_buffer": 50,
+    "snapshot_every": 20,
+    "passivate_after_s": 6.0,
+    "max_live_actors": 500,
+}
+
+
+@dataclass
+class Service:
+    base: str
+    ws: str
+    data_dir: Path
+    port: int
+
+    @property
+    def api(self) -> str:
+        return f"{self.base}/api/v1/avatars"
+
+    @property
+    def ws_api(self) -> str:
+        return f"{self.ws}/api/v1/avatars"
+
+    def deploy(self) -> None:
+        from ray import serve
+
+        from serve_app.app import AppArgs, build_app
+
+        args = AppArgs(data_dir=str(self.data_dir), settings=TEST_SETTINGS)
+        serve.run(build_app(args), name="avatar-service", route_prefix="/", blocking=False)
+        wait_healthy(self.base)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_healthy(base: str, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{base} not healthy after {timeout} s")
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    import ray
+    from ray import serve
+
+    from actors.naming import NAMESPACE
+
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("avatar-data")
+    ray.init(
+        include_dashboard=False,
+        namespace=NAMESPACE,
+        num_cpus=2,
+        logging_level="warning",
+        log_to_driver=False,
+    )
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    svc = Service(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", data_dir, port)
+    try:
+        svc.deploy()
+        yield svc
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+@pytest.fixture
+async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        yield session
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)

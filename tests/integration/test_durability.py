@@ -1,0 +1,195 @@
+"""Nothing acknowledged is lost: actor SIGKILL, app restart, passivation, live-actor bound,
+racing writers and idempotent retries."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import uuid
+
+import aiohttp
+import ray
+
+from actors.naming import NAMESPACE
+from actors.remote import REGISTRY_NAME
+from tests.integration.conftest import Service
+from tests.integration.helpers import all_events, call, frames, new_id
+
+
+def actor(aid: str, kind: str = "avatar") -> ray.actor.ActorHandle:
+    return ray.get_actor(f"{kind}:default:{aid}", namespace=NAMESPACE)
+
+
+async def test_sigkill_with_commands_in_flight_loses_no_acknowledged_event(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    aid = new_id()
+    await call(http, "GET", f"{service.api}/{aid}/state")
+    pid = await actor(aid).pid.remote()
+    acked: dict[float, int] = {}
+    failures: list[int] = []
+
+    async def writer(w: int) -> None:
+        for i in range(25):
+            intensity = round((w * 25 + i) / 1000, 4)
+            status, body, _ = await call(
+                http,
+                "POST",
+                f"{service.api}/emotions",
+                {"avatar_id": aid, "emotion": "happy", "intensity": intensity},
+            )
+            if status == 200:
+                acked[intensity] = body["version"]
+            else:
+                failures.append(status)
+
+    async def killer() -> None:
+        while len(acked) < 30:
+            await asyncio.sleep(0.01)
+        os.kill(pid, signal.SIGKILL)
+
+    await asyncio.gather(killer(), *[writer(w) for w in range(8)])
+    assert await actor(aid).pid.remote() != pid, "the actor was not restarted"
+    assert all(code == 503 for code in failures), failures
+    events = await all_events(http, f"{service.api}/{aid}/events")
+    by_version = {e["version"]: e for e in events}
+    assert [e["version"] for e in events] == list(range(1, len(events) + 1))
+    for intensity, version in acked.items():
+        assert by_version[version]["data"]["intensity"] == intensity
+    recorded = [e["data"]["intensity"] for e in events if e["type"] == "EmotionSet"]
+    assert len(recorded) == len(set(recorded)), "a retried command was recorded twice"
+    assert len(acked) + len(failures) == 200
+
+
+async def test_restart_of_the_whole_app_keeps_state_and_sessions(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    from ray import serve
+
+    aid = new_id()
+    await call(http, "PATCH", f"{service.api}/{aid}/state", {"state": {"gaze_y": 0.7}})
+    _, s, _ = await call(
+        http,
+        "POST",
+        f"{service.api}/session",
+        {"avatar_id": aid, "metadata": {"k": "v"}, "ttl_seconds": 3600},
+    )
+    _, before, _ = await call(http, "GET", f"{service.api}/{aid}/state")
+
+    serve.delete("avatar-service")
+    for named in ray.util.list_named_actors(all_namespaces=True):
+        if named["namespace"] == NAMESPACE:
+            ray.kill(ray.get_actor(named["name"], namespace=NAMESPACE), no_restart=True)
+    await asyncio.sleep(1)
+    await asyncio.to_thread(service.deploy)
+
+    _, after, _ = await call(http, "GET", f"{service.api}/{aid}/state")
+    assert after == before
+    status, again, _ = await call(http, "GET", f"{service.api}/session/{s['session_id']}")
+    assert status == 200 and again["status"] == "active" and again["metadata"] == {"k": "v"}
+    status, body, _ = await call(
+        http,
+        "PATCH",
+        f"{service.api}/{aid}/state",
+        {"state": {"gaze_y": 0.1}},
+        {"If-Match": f'"{after["version"]}"'},
+    )
+    assert status == 200 and body["version"] == after["version"] + 1
+
+
+async def test_two_writers_racing_with_if_match_exactly_one_wins(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    aid = new_id()
+    _, state, headers = await call(http, "GET", f"{service.api}/{aid}/state")
+    results = await asyncio.gather(
+        *[
+            call(
+                http,
+                "PATCH",
+                f"{service.api}/{aid}/state",
+                {"state": {"gaze_x": x}},
+                {"If-Match": headers["etag"]},
+            )
+            for x in (0.1, -0.1)
+        ]
+    )
+    assert sorted(r[0] for r in results) == [200, 409]
+    _, final, _ = await call(http, "GET", f"{service.api}/{aid}/state")
+    assert final["version"] == state["version"] + 1
+
+
+async def test_idempotency_key_replay_adds_one_event(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    aid = new_id()
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = {"avatar_id": aid, "emotion": "thoughtful", "intensity": 0.3}
+    first = await call(http, "POST", f"{service.api}/emotions", body, key)
+    second = await call(http, "POST", f"{service.api}/emotions", body, key)
+    third = await call(http, "POST", f"{service.api}/emotions", body, key)
+    assert first[0] == second[0] == third[0] == 200
+    assert first[1] == second[1] == third[1]
+    events = await all_events(http, f"{service.api}/{aid}/events")
+    assert [e["type"] for e in events] == ["AvatarCreated", "EmotionSet"]
+    # sessions too: a retried POST /session opens one session
+    s1 = await call(http, "POST", f"{service.api}/session", {"avatar_id": aid}, key)
+    s2 = await call(http, "POST", f"{service.api}/session", {"avatar_id": aid}, key)
+    assert s1[1]["session_id"] == s2[1]["session_id"]
+
+
+async def test_idle_actor_passivates_and_comes_back(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    aid = new_id()
+    await call(http, "PATCH", f"{service.api}/{aid}/state", {"state": {"head_roll": 12}})
+    name = f"avatar:default:{aid}"
+    for _ in range(100):  # passivate_after_s is 6 s in tests
+        await asyncio.sleep(0.25)
+        names = {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)}
+        if name not in names:
+            break
+    else:
+        raise AssertionError("the idle actor did not passivate")
+    status, body, _ = await call(http, "GET", f"{service.api}/{aid}/state")
+    assert status == 200 and body["version"] == 2 and body["state"]["face"]["head_roll"] == 12
+
+
+async def test_watched_actor_does_not_passivate(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    aid = new_id()
+    async with http.ws_connect(f"{service.ws_api}/{aid}/stream") as ws:
+        await frames(ws, 1)
+        pid = await actor(aid).pid.remote()
+        await asyncio.sleep(8)
+        assert await actor(aid).pid.remote() == pid
+        await call(http, "POST", f"{service.api}/emotions", {"avatar_id": aid, "emotion": "sad"})
+        [event] = await frames(ws, 1)
+        assert event["event"]["type"] == "EmotionSet"
+
+
+async def test_live_actor_bound_passivates_least_recently_used(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    registry = ray.get_actor(REGISTRY_NAME, namespace=NAMESPACE)
+    before = await registry.stats.remote()
+    await registry.set_max_live.remote(before["live"] + 2)
+    try:
+        ids = [new_id() for _ in range(5)]
+        for aid in ids:
+            await call(
+                http, "POST", f"{service.api}/emotions", {"avatar_id": aid, "emotion": "angry"}
+            )
+        await asyncio.sleep(2)
+        after = await registry.stats.remote()
+        assert after["live"] <= before["live"] + 2
+        assert after["passivated_for_space"] >= before["passivated_for_space"] + 3
+        names = {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)}
+        assert f"avatar:default:{ids[-1]}" in names
+        for aid in ids:  # all still answer, with their state
+            _, body, _ = await call(http, "GET", f"{service.api}/{aid}/emotions")
+            assert body["emotion"] == "angry" and body["version"] == 2
+    finally:
+        await registry.set_max_live.remote(500)
