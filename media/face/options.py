@@ -1,0 +1,57 @@
+"""How to draw: output size, shading and quality, validated once up front."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+from media.face.errors import InvalidOption, InvalidSize
+
+Shading = Literal["flat", "toon", "pbr"]
+Quality = Literal["fast", "medium", "high", "ultra"]
+SHADINGS: tuple[str, ...] = get_args(Shading)
+QUALITIES: tuple[str, ...] = get_args(Quality)
+
+MIN_SIZE = 64
+MAX_SIZE = 4096
+_MAX_INTERNAL = 4096  # supersampled surfaces (and their cached base) stay at 64 MiB each
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """Output size in pixels (64..4096 each), shading style and quality level.
+
+    ``fast`` draws without anti-aliasing; ``medium`` anti-aliases; ``high`` adds fine detail
+    (lashes, hair strands, lip highlights); ``ultra`` also supersamples 2x and downscales.
+    """
+
+    width: int = 512
+    height: int = 512
+    shading: Shading = "toon"
+    quality: Quality = "high"
+
+    def __post_init__(self) -> None:
+        for name, value in (("width", self.width), ("height", self.height)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidSize(f"{name} must be an integer, got {value!r}")
+            if not MIN_SIZE <= value <= MAX_SIZE:
+                raise InvalidSize(f"{name} {value} is outside {MIN_SIZE}..{MAX_SIZE} pixels")
+        if self.shading not in SHADINGS:
+            raise InvalidOption(f"shading {self.shading!r} is not one of {', '.join(SHADINGS)}")
+        if self.quality not in QUALITIES:
+            raise InvalidOption(f"quality {self.quality!r} is not one of {', '.join(QUALITIES)}")
+
+    @property
+    def antialias(self) -> bool:
+        return self.quality != "fast"
+
+    @property
+    def detailed(self) -> bool:
+        return self.quality in ("high", "ultra")
+
+    @property
+    def supersample(self) -> int:
+        """Internal scale factor: 2 for ultra unless the surface would get too large."""
+        if self.quality == "ultra" and 2 * max(self.width, self.height) <= _MAX_INTERNAL:
+            return 2
+        return 1
