@@ -64,6 +64,7 @@ class EntityActor:
             config,
         )
         self._activation: asyncio.Task[None] | None = None
+        self.activation_ms: float | None = None
         self._last_touch = 0.0
         self._exiting = False
 
@@ -77,11 +78,12 @@ class EntityActor:
     async def _activate(self) -> None:
         t = time.perf_counter()
         await self.runtime.activate()
+        self.activation_ms = (time.perf_counter() - t) * 1000
         log.info(
             "%s active at v%d in %.1f ms",
             self.name,
             self.runtime.state.version,
-            (time.perf_counter() - t) * 1000,
+            self.activation_ms,
         )
         asyncio.get_running_loop().create_task(self._watch_idle())
         registry = _registry()
@@ -147,6 +149,14 @@ class EntityActor:
 
     def pid(self) -> int:
         return os.getpid()
+
+    def stats(self) -> dict[str, Any]:
+        """Process id, activation time (journal load) and version, for benchmarks and ops."""
+        return {
+            "pid": os.getpid(),
+            "activation_ms": self.activation_ms,
+            "version": self.runtime.state.version,
+        }
 
 
 def _registry() -> Any:
