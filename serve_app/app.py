@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 from ray import serve
 from ray.serve import Application
+from ray.serve.handle import DeploymentHandle
 
 from serve_app import gateway, streams
 from serve_app.errors import install_error_handlers
@@ -52,10 +53,11 @@ app = create_app()
 )
 @serve.ingress(app)
 class Ingress:
-    def __init__(self, settings: dict[str, Any]) -> None:
+    def __init__(self, settings: dict[str, Any], **deployments: DeploymentHandle) -> None:
+        """``deployments``: handles of the other deployments (speech, renderer...) by name."""
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)
-        gateway.install(Gateway(self.settings))
+        gateway.install(Gateway(self.settings, deployments))
         log.info("ingress ready: journal %s", self.settings.journal_url)
 
 
@@ -80,7 +82,9 @@ def resolve_settings(args: AppArgs) -> Settings:
 
 
 def build_app(args: AppArgs) -> Application:
+    """The application: the ingress, bound to the handles of the deployments it calls."""
     settings = resolve_settings(args)
+    deployments: dict[str, Application] = {}  # e.g. {"speech": SpeechSynth.bind(...)}
     return Ingress.options(  # type: ignore[attr-defined,no-any-return]
         max_ongoing_requests=settings.ingress_max_ongoing_requests
-    ).bind(settings.model_dump(mode="json"))
+    ).bind(settings.model_dump(mode="json"), **deployments)

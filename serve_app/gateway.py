@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel
+from ray.serve.handle import DeploymentHandle
 
 from actors.commands import Touch
 from actors.directory import EntityDirectory
@@ -31,8 +32,11 @@ FOLDERS: dict[Kind, Folder[Any]] = {"avatar": avatar_folder, "session": session_
 
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self, settings: Settings, deployments: dict[str, DeploymentHandle] | None = None
+    ) -> None:
         self.settings = settings
+        self.deployments: dict[str, DeploymentHandle] = dict(deployments or {})
         self.tenant = settings.tenant
         self.journal: Journal = shared_journal(settings.journal_url)
         self.directory = EntityDirectory(settings.entity_config())
