@@ -53,7 +53,7 @@ app = create_app()
 )
 @serve.ingress(app)
 class Ingress:
-    def __init__(self, settings: dict[str, Any], **deployments: DeploymentHandle) -> None:
+    def __init__(self, settings: dict[str, Any], **deployments: DeploymentHandle[Any]) -> None:
         """``deployments``: handles of the other deployments (speech, renderer...) by name."""
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)

@@ -33,10 +33,10 @@ FOLDERS: dict[Kind, Folder[Any]] = {"avatar": avatar_folder, "session": session_
 
 class Gateway:
     def __init__(
-        self, settings: Settings, deployments: dict[str, DeploymentHandle] | None = None
+        self, settings: Settings, deployments: dict[str, DeploymentHandle[Any]] | None = None
     ) -> None:
         self.settings = settings
-        self.deployments: dict[str, DeploymentHandle] = dict(deployments or {})
+        self.deployments: dict[str, DeploymentHandle[Any]] = dict(deployments or {})
         self.tenant = settings.tenant
         self.journal: Journal = shared_journal(settings.journal_url)
         self.directory = EntityDirectory(settings.entity_config())
