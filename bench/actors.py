@@ -63,27 +63,53 @@ async def wait_healthy(base: str, timeout: float = 90) -> None:
             await asyncio.sleep(0.2)
 
 
-async def command_latency(base: str, clients: int, per_client: int, tag: str) -> list[float]:
-    """POST /emotions; each client drives its own avatar. Returns latencies in ms."""
+async def command_latency(
+    base: str, clients: int, per_client: int, tag: str
+) -> tuple[list[float], float]:
+    """POST /emotions; each client drives its own avatar. Returns (latencies ms, requests/s).
+
+    Every client warms up first (its avatar's actor is created then), and measuring starts
+    only when all are warm: actor start-up is measured separately.
+    """
     latencies: list[float] = []
+    spans: list[float] = []
     url = f"{base}/api/v1/avatars/emotions"
     conn = aiohttp.TCPConnector(limit=clients)
+    warm = asyncio.Barrier(clients)
     async with aiohttp.ClientSession(connector=conn) as http:
+
+        async def post(avatar: str, i: int) -> None:
+            body = {"avatar_id": avatar, "emotion": "happy", "intensity": (i % 10) / 10}
+            async with http.post(url, json=body) as r:
+                assert r.status == 200, await r.text()
+                await r.read()
 
         async def client(c: int) -> None:
             avatar = f"{tag}-{c}"
-            for i in range(per_client + 3):  # 3 warm-up requests (actor creation)
+            for i in range(3):
+                await post(avatar, i)
+            await warm.wait()
+            spans.append(time.perf_counter())
+            for i in range(per_client):
                 t = time.perf_counter()
-                async with http.post(
-                    url, json={"avatar_id": avatar, "emotion": "happy", "intensity": (i % 10) / 10}
-                ) as r:
-                    assert r.status == 200, await r.text()
-                    await r.read()
-                if i >= 3:
-                    latencies.append((time.perf_counter() - t) * 1000)
+                await post(avatar, i)
+                latencies.append((time.perf_counter() - t) * 1000)
+            spans.append(time.perf_counter())
 
         await asyncio.gather(*[client(c) for c in range(clients)])
-    return latencies
+    return latencies, len(latencies) / (max(spans) - min(spans))
+
+
+async def health_latency(base: str, n: int) -> list[float]:
+    """GET /health: what Serve's HTTP path costs with no actor behind it (reference)."""
+    out = []
+    async with aiohttp.ClientSession() as http:
+        for _ in range(n):
+            t = time.perf_counter()
+            async with http.get(f"{base}/health") as r:
+                await r.read()
+            out.append((time.perf_counter() - t) * 1000)
+    return out
 
 
 async def fanout_latency(base: str, n: int) -> list[float]:
@@ -181,9 +207,10 @@ async def floor_latency(data_dir: Path, clients: int, per_client: int) -> list[f
     )
     try:
         await wait_healthy_floor(port)
-        return await command_latency(
+        latencies, _ = await command_latency(
             f"http://127.0.0.1:{port}", clients, per_client, f"floor{clients}"
         )
+        return latencies
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
@@ -211,6 +238,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]
 
     from actors.naming import NAMESPACE
     from serve_app.app import AppArgs, build_app, resolve_settings
+    from serve_app.raytune import apply_serve_env_defaults
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -219,6 +247,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]
     cold_ids = [f"cold-{i}" for i in range(args.activations)]
     seed_streams(journal_url, cold_ids, 10_000)
 
+    apply_serve_env_defaults()
     ray.init(
         include_dashboard=False, namespace=NAMESPACE, logging_level="warning", log_to_driver=False
     )
@@ -226,13 +255,16 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]
         serve.start(http_options={"host": "127.0.0.1", "port": port})
         serve.run(build_app(app_args), name="avatar-service", route_prefix="/", blocking=False)
         await wait_healthy(base)
-        rows: list[tuple[str, str]] = []
+        rows: list[tuple[str, str]] = [
+            (
+                "GET /health p50 / p99 ms, 1 client (Serve's HTTP path alone, reference)",
+                fmt(await health_latency(base, args.requests)),
+            ),
+        ]
         lat = {}
         for c in CONCURRENCY:
             per = args.requests if c == 1 else max(10, args.requests // 8)
-            t = time.perf_counter()
-            lat[c] = await command_latency(base, c, per, f"lat{c}")
-            rps = len(lat[c]) / (time.perf_counter() - t)
+            lat[c], rps = await command_latency(base, c, per, f"lat{c}")
             rows.append(
                 (
                     f"command latency p50 / p99 ms, {c} client(s) (target p50 <= 10 at 1)",

@@ -20,6 +20,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from actors.naming import NAMESPACE  # noqa: PLC0415
     from serve_app.app import AppArgs, build_app, resolve_settings  # noqa: PLC0415
+    from serve_app.raytune import apply_serve_env_defaults  # noqa: PLC0415
 
     overrides: dict[str, Any] = {"host": args.host, "port": args.port}
     app_args = AppArgs(
@@ -28,6 +29,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings={k: v for k, v in overrides.items() if v is not None},
     )
     settings = resolve_settings(app_args)
+    apply_serve_env_defaults()  # before Ray starts: its processes inherit the environment
     t = time.perf_counter()
     log.info("starting local Ray (dashboard off)...")
     ray.init(

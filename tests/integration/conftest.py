@@ -81,7 +81,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 
     from actors.naming import NAMESPACE
 
+    from serve_app.raytune import apply_serve_env_defaults
+
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    apply_serve_env_defaults()
     port = free_port()
     data_dir = tmp_path_factory.mktemp("avatar-data")
     ray.init(
