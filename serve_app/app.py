@@ -81,8 +81,13 @@ def resolve_settings(args: AppArgs) -> Settings:
     return settings.model_copy(update={"data_dir": data_dir})
 
 
-def build_app(args: AppArgs) -> Application:
-    """The application: the ingress, bound to the handles of the deployments it calls."""
+def build_app(args: AppArgs | dict[str, Any]) -> Application:
+    """The application: the ingress, bound to the handles of the deployments it calls.
+
+    ``serve run`` passes the config's ``args:`` as a dict; it is validated here.
+    """
+    if not isinstance(args, AppArgs):
+        args = AppArgs.model_validate(args)
     settings = resolve_settings(args)
     deployments: dict[str, Application] = {}  # e.g. {"speech": SpeechSynth.bind(...)}
     return Ingress.options(  # type: ignore[attr-defined,no-any-return]
