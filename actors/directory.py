@@ -1,51 +1,58 @@
-"""Finding entity actors: get-or-create by name, cached handles, retries across crashes.
+"""Finding entities: get-or-create by name, cached handles, retries across crashes.
 
-Used by the Serve ingress. A handle to a dead actor keeps failing, so on an actor error the
-handle is dropped and the actor looked up (or created) again. Commands are only retried with an
-idempotency key, which the entity remembers in the journal: a retry never records twice.
+Two placements behind one interface, used by the Serve ingress:
+
+- ``DedicatedDirectory``: each entity is its own Ray actor, named ``<kind>:<tenant>:<id>``.
+- ``HostedDirectory``: a fixed pool of host actors ``entity-host:<i>``, each holding many
+  entities; an entity lives on the host a stable hash of its kind, tenant and id picks.
+
+A handle to a dead actor keeps failing, so on an actor error the handle is dropped and the actor
+looked up (or created) again. Commands are retried only with an idempotency key, which the entity
+remembers in the journal: a retry never records twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from typing import Any
+from abc import ABC, abstractmethod
+from typing import Any, Literal
 
+import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
 
 from actors.config import EntityConfig
 from actors.errors import EntityError, Unavailable
 from actors.naming import NAMESPACE, Kind, actor_name
-from actors.remote import ACTOR_CLASSES, REGISTRY_NAME, EntityRegistry
+from actors.remote import ACTOR_CLASSES, REGISTRY_NAME, EntityHostActor, EntityRegistry
 
 log = logging.getLogger(__name__)
+
+Placement = Literal["dedicated", "hosted"]
 
 _RETRYABLE = (ActorDiedError, ActorUnavailableError, RayActorError)
 
 
-class EntityDirectory:
+class Directory(ABC):
     def __init__(self, config: EntityConfig, attempts: int = 6) -> None:
         self.config = config
         self.attempts = attempts
         self._handles: dict[str, Any] = {}
-        self.registry = EntityRegistry.options(
-            name=REGISTRY_NAME, namespace=NAMESPACE, get_if_exists=True
-        ).remote(config.max_live_actors)
 
-    def handle(self, kind: Kind, tenant: str, entity_id: str) -> Any:
-        name = actor_name(kind, tenant, entity_id)
+    @abstractmethod
+    def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
+        """(actor name, a fresh handle factory's result, leading call arguments)."""
+
+    def handle(self, kind: Kind, tenant: str, entity_id: str) -> tuple[Any, tuple[Any, ...]]:
+        name, make, prefix = self._target(kind, tenant, entity_id)
         handle = self._handles.get(name)
         if handle is None:
-            handle = (
-                ACTOR_CLASSES[kind]
-                .options(name=name, namespace=NAMESPACE, get_if_exists=True)
-                .remote(tenant, entity_id, self.config)
-            )
-            self._handles[name] = handle
-        return handle
+            handle = self._handles[name] = make()
+        return handle, prefix
 
     def forget(self, kind: Kind, tenant: str, entity_id: str) -> None:
-        self._handles.pop(actor_name(kind, tenant, entity_id), None)
+        self._handles.pop(self._target(kind, tenant, entity_id)[0], None)
 
     async def call(
         self,
@@ -57,7 +64,7 @@ class EntityDirectory:
         retry: bool = True,
         **kwargs: Any,
     ) -> Any:
-        """Call ``method`` on the entity's actor, creating it if needed.
+        """Call ``method`` of the entity, creating its actor if needed.
 
         Raises the entity's own :class:`EntityError`, or :class:`Unavailable` when the actor
         cannot be reached (after retries when ``retry``).
@@ -65,15 +72,13 @@ class EntityDirectory:
         delay = 0.05
         attempts = self.attempts if retry else 1
         for attempt in range(1, attempts + 1):
-            handle = self.handle(kind, tenant, entity_id)
+            handle, prefix = self.handle(kind, tenant, entity_id)
             try:
-                return await getattr(handle, method).remote(*args, **kwargs)
+                return await getattr(handle, method).remote(*prefix, *args, **kwargs)
             except RayTaskError as e:
                 if isinstance(e.cause, EntityError):
                     raise e.cause from None
-                if isinstance(e.cause, _RETRYABLE) and attempt < attempts:
-                    pass
-                else:
+                if not (isinstance(e.cause, _RETRYABLE) and attempt < attempts):
                     raise
             except _RETRYABLE as e:
                 log.info(
@@ -92,5 +97,132 @@ class EntityDirectory:
             delay = min(delay * 2, 1.0)
         raise Unavailable(f"{kind} {entity_id} is unavailable")
 
+    @abstractmethod
     async def live(self) -> dict[str, Any]:
-        return await self.registry.stats.remote()  # type: ignore[attr-defined,no-any-return]
+        """Counts of live entities, for the status page."""
+
+    @abstractmethod
+    async def entity_pid(self, kind: Kind, tenant: str, entity_id: str) -> int:
+        """The OS process that holds the entity (operations, crash tests)."""
+
+    @abstractmethod
+    async def is_live(self, kind: Kind, tenant: str, entity_id: str) -> bool:
+        """Whether the entity is active (not passivated) right now."""
+
+
+class DedicatedDirectory(Directory):
+    """One Ray actor per entity; a registry actor bounds how many are live."""
+
+    placement: Placement = "dedicated"
+
+    def __init__(self, config: EntityConfig, attempts: int = 6) -> None:
+        super().__init__(config, attempts)
+        self.registry = EntityRegistry.options(
+            name=REGISTRY_NAME, namespace=NAMESPACE, get_if_exists=True
+        ).remote(config.max_live_actors)
+
+    def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
+        name = actor_name(kind, tenant, entity_id)
+
+        def make() -> Any:
+            return (
+                ACTOR_CLASSES[kind]
+                .options(name=name, namespace=NAMESPACE, get_if_exists=True)
+                .remote(tenant, entity_id, self.config)
+            )
+
+        return name, make, ()
+
+    def handle(self, kind: Kind, tenant: str, entity_id: str) -> tuple[Any, tuple[Any, ...]]:
+        name, make, prefix = self._target(kind, tenant, entity_id)
+        handle = self._handles.get(name)
+        if handle is None:
+            handle = self._handles[name] = make()
+        return handle, prefix
+
+    async def live(self) -> dict[str, Any]:
+        stats = await self.registry.stats.remote()  # type: ignore[attr-defined]
+        return {"placement": self.placement, **stats}
+
+    async def entity_pid(self, kind: Kind, tenant: str, entity_id: str) -> int:
+        return int(await self.call(kind, tenant, entity_id, "pid"))
+
+    async def is_live(self, kind: Kind, tenant: str, entity_id: str) -> bool:
+        names = {
+            a["name"]
+            for a in ray.util.list_named_actors(all_namespaces=True)
+            if a["namespace"] == NAMESPACE
+        }
+        return actor_name(kind, tenant, entity_id) in names
+
+
+def host_index(kind: Kind, tenant: str, entity_id: str, hosts: int) -> int:
+    """Stable across processes and restarts (unlike ``hash()``)."""
+    digest = hashlib.blake2b(f"{kind}/{tenant}/{entity_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % hosts
+
+
+class HostedDirectory(Directory):
+    """A fixed pool of host actors, each holding many entities."""
+
+    placement: Placement = "hosted"
+
+    def __init__(
+        self,
+        config: EntityConfig,
+        hosts: int,
+        max_entities_per_host: int,
+        sweep_interval_s: float = 1.0,
+        attempts: int = 6,
+    ) -> None:
+        super().__init__(config, attempts)
+        self.hosts = hosts
+        self.max_entities_per_host = max_entities_per_host
+        self.sweep_interval_s = sweep_interval_s
+
+    def host_name(self, index: int) -> str:
+        return f"entity-host:{index}"
+
+    def _host(self, index: int) -> Any:
+        name = self.host_name(index)
+        handle = self._handles.get(name)
+        if handle is None:
+            handle = self._handles[name] = EntityHostActor.options(
+                name=name, namespace=NAMESPACE, get_if_exists=True
+            ).remote(self.config, self.max_entities_per_host, self.sweep_interval_s)
+        return handle
+
+    def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
+        index = host_index(kind, tenant, entity_id, self.hosts)
+        name = self.host_name(index)
+        return name, lambda: self._host(index), (kind, tenant, entity_id)
+
+    async def live(self) -> dict[str, Any]:
+        stats = await asyncio.gather(*[self._host(i).stats.remote() for i in range(self.hosts)])
+        return {
+            "placement": self.placement,
+            "hosts": self.hosts,
+            "live": sum(s["live"] for s in stats),
+            "avatars": sum(s["avatars"] for s in stats),
+            "sessions": sum(s["sessions"] for s in stats),
+            "max_live": self.hosts * self.max_entities_per_host,
+        }
+
+    async def entity_pid(self, kind: Kind, tenant: str, entity_id: str) -> int:
+        return int(await self.call(kind, tenant, entity_id, "pid"))
+
+    async def is_live(self, kind: Kind, tenant: str, entity_id: str) -> bool:
+        return bool(await self.call(kind, tenant, entity_id, "is_live"))
+
+
+def make_directory(
+    config: EntityConfig,
+    placement: Placement,
+    hosts_per_node: int = 2,
+    max_entities_per_host: int = 20_000,
+) -> Directory:
+    if placement == "dedicated":
+        return DedicatedDirectory(config)
+    alive = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
+    nodes = max(1, len(alive))
+    return HostedDirectory(config, hosts_per_node * nodes, max_entities_per_host)

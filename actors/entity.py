@@ -46,8 +46,12 @@ class EntityRuntime(Generic[S]):
         journal: Journal,
         config: EntityConfig,
         clock: Clock = time.time,
+        *,
+        own_timers: bool = True,
     ) -> None:
+        """``own_timers=False``: the host sweeps :meth:`next_due` instead of a timer per entity."""
         self.aggregate = aggregate
+        self.own_timers = own_timers
         self.tenant = tenant
         self.entity_id = entity_id
         self.stream_id = stream_id
@@ -108,9 +112,13 @@ class EntityRuntime(Generic[S]):
             if self.state.version > self._snapshot_version:
                 await asyncio.to_thread(self._save_snapshot, self.state)
 
+    def busy(self) -> bool:
+        """A command is running or a subscriber is waiting: not a moment to passivate."""
+        return bool(self.waiters) or self._mailbox.locked()
+
     def idle_for(self) -> float:
         """Seconds since the last command or poll; 0 while busy or watched."""
-        if self.waiters or self._mailbox.locked():
+        if self.busy():
             return 0.0
         return self.clock() - self.last_active
 
@@ -223,7 +231,13 @@ class EntityRuntime(Generic[S]):
                 log.warning("%s: due command %s failed: %s", self.stream_id, command, e)
         self._schedule_due()
 
+    def next_due(self) -> float | None:
+        """When this entity next owes itself a command (seconds since the epoch), if ever."""
+        return self.aggregate.next_due(self.state)
+
     def _schedule_due(self) -> None:
+        if not self.own_timers:
+            return
         if self._due_timer is not None:
             self._due_timer.cancel()
             self._due_timer = None

@@ -5,7 +5,8 @@ one OS process per entity). They activate lazily on their first call (load snaps
 passivate after ``passivate_after_s`` idle (snapshot, then exit; the next call creates them
 again) and, when Ray restarts one after a crash, recover from the journal the same way.
 ``EntityRegistry`` bounds the number of live entity actors: past ``max_live_actors`` it asks the
-least recently used ones to passivate.
+least recently used ones to passivate. ``EntityHostActor`` is the hosted placement: one process
+holding many entities (:class:`actors.hosting.EntityHost`), swept by one background task.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from actors.aggregate import Aggregate
 from actors.avatar import AvatarAggregate
 from actors.config import EntityConfig
 from actors.entity import EntityRuntime
+from actors.hosting import EntityHost
 from actors.naming import NAMESPACE, Kind, actor_name, stream_id
 from actors.session import SessionAggregate
 from events.factory import open_journal
@@ -174,6 +176,61 @@ class SessionActorImpl(EntityActor):
     aggregate_type = SessionAggregate
 
 
+class EntityHostActorImpl:
+    """Hosted placement: many entities in one process (see :class:`EntityHost`)."""
+
+    def __init__(self, config: EntityConfig, max_entities: int, sweep_interval_s: float) -> None:
+        self.host = EntityHost(shared_journal(config.journal_url), config, max_entities)
+        self.sweep_interval_s = sweep_interval_s
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def _sweeping(self) -> EntityHost:
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(
+                self.host.run(self.sweep_interval_s)
+            )
+        return self.host
+
+    async def execute(
+        self,
+        kind: Kind,
+        tenant: str,
+        entity_id: str,
+        command: BaseModel,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return await self._sweeping().execute(
+            kind, tenant, entity_id, command, expected_version, idempotency_key, metadata
+        )
+
+    async def view(self, kind: Kind, tenant: str, entity_id: str) -> dict[str, Any]:
+        return await self._sweeping().view(kind, tenant, entity_id)
+
+    async def wait(
+        self, kind: Kind, tenant: str, entity_id: str, after_version: int, timeout: float
+    ) -> dict[str, Any]:
+        return await self._sweeping().wait(kind, tenant, entity_id, after_version, timeout)
+
+    async def is_live(self, kind: Kind, tenant: str, entity_id: str) -> bool:
+        return self.host.is_live(kind, tenant, entity_id)
+
+    async def passivate_all(self) -> None:
+        await self.host.passivate_all()
+
+    async def set_max_entities(self, max_entities: int) -> None:
+        """Change the bound at run time (operations, tests); applies from the next activation."""
+        self.host.max_entities = max_entities
+
+    async def stats(self) -> dict[str, Any]:
+        return {"pid": os.getpid(), **self.host.stats()}
+
+    def pid(self, *entity: str) -> int:
+        """This host's process id (``entity`` is accepted so the directory can route it)."""
+        return os.getpid()
+
+
 class EntityRegistryImpl:
     """Tracks live entity actors in least-recently-used order and bounds their number."""
 
@@ -226,10 +283,17 @@ ENTITY_OPTIONS: dict[str, Any] = {
     "lifetime": "detached",  # outlives the ingress replica that created it
 }
 
+HOST_OPTIONS: dict[str, Any] = {
+    **ENTITY_OPTIONS,
+    "max_restarts": -1,  # a host always comes back; its entities recover on their next call
+    "max_concurrency": 100_000,  # every watched entity has a long poll waiting here
+}
+
 REGISTRY_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "lifetime": "detached"}
 
 AvatarActor = ray.remote(**ENTITY_OPTIONS)(AvatarActorImpl)
 SessionActor = ray.remote(**ENTITY_OPTIONS)(SessionActorImpl)
 EntityRegistry = ray.remote(**REGISTRY_OPTIONS)(EntityRegistryImpl)
+EntityHostActor = ray.remote(**HOST_OPTIONS)(EntityHostActorImpl)
 
 ACTOR_CLASSES: dict[Kind, Any] = {"avatar": AvatarActor, "session": SessionActor}

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from ray.serve.handle import DeploymentHandle
 
 from actors.commands import Touch
-from actors.directory import EntityDirectory
+from actors.directory import make_directory
 from actors.naming import Kind, stream_id
 from actors.remote import shared_journal
 from events.avatar import avatar_folder
@@ -39,7 +39,12 @@ class Gateway:
         self.deployments: dict[str, DeploymentHandle[Any]] = dict(deployments or {})
         self.tenant = settings.tenant
         self.journal: Journal = shared_journal(settings.journal_url)
-        self.directory = EntityDirectory(settings.entity_config())
+        self.directory = make_directory(
+            settings.entity_config(),
+            settings.placement,
+            settings.hosts_per_node,
+            settings.max_entities_per_host,
+        )
         self.started_at = time.time()
 
     def stream(self, kind: Kind, entity_id: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,6 +27,15 @@ class Settings(BaseModel):
     host: str = Field("127.0.0.1", description="HTTP bind address (loopback by default).")
     port: int = Field(8000, ge=1, le=65535)
     tenant: str = Field("default", description="The tenant until authentication arrives.")
+    placement: Literal["dedicated", "hosted"] = Field(
+        "dedicated",
+        description="dedicated: one Ray actor per avatar/session; hosted: a pool of host actors "
+        "holding many entities each (far more live avatars per node).",
+    )
+    hosts_per_node: int = Field(2, ge=1, description="Host actors per node (hosted placement).")
+    max_entities_per_host: int = Field(
+        20_000, ge=1, description="Live entities per host; past it the least recent passivate."
+    )
     snapshot_every: int = Field(100, ge=1)
     passivate_after_s: float = Field(300.0, gt=0)
     max_live_actors: int = Field(500, ge=1)

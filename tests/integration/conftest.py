@@ -33,6 +33,8 @@ class Service:
     ws: str
     data_dir: Path
     port: int
+    placement: str = "dedicated"
+    _directory: Any = None
 
     @property
     def api(self) -> str:
@@ -42,14 +44,44 @@ class Service:
     def ws_api(self) -> str:
         return f"{self.ws}/api/v1/avatars"
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {**TEST_SETTINGS, "placement": self.placement}
+
     def deploy(self) -> None:
         from ray import serve
 
         from serve_app.app import AppArgs, build_app
 
-        args = AppArgs(data_dir=str(self.data_dir), settings=TEST_SETTINGS)
+        args = AppArgs(data_dir=str(self.data_dir), settings=self.settings)
         serve.run(build_app(args), name="avatar-service", route_prefix="/", blocking=False)
         wait_healthy(self.base)
+
+    def undeploy(self) -> None:
+        """Delete the app and every actor of ours (entities, hosts, registry)."""
+        import ray
+        from ray import serve
+
+        from actors.naming import NAMESPACE
+
+        serve.delete("avatar-service")
+        for named in ray.util.list_named_actors(all_namespaces=True):
+            if named["namespace"] == NAMESPACE:
+                ray.kill(ray.get_actor(named["name"], namespace=NAMESPACE), no_restart=True)
+        self._directory = None
+
+    @property
+    def directory(self) -> Any:
+        """The same placement's directory, from the test process (pids, liveness)."""
+        if self._directory is None:
+            from actors.directory import make_directory
+            from serve_app.app import AppArgs, resolve_settings
+
+            s = resolve_settings(AppArgs(data_dir=str(self.data_dir), settings=self.settings))
+            self._directory = make_directory(
+                s.entity_config(), s.placement, s.hosts_per_node, s.max_entities_per_host
+            )
+        return self._directory
 
 
 def free_port() -> int:
@@ -75,12 +107,12 @@ def wait_healthy(base: str, timeout: float = 60) -> None:
 
 
 @pytest.fixture(scope="session")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """Ray and Serve, started once; yields a not yet deployed Service."""
     import ray
     from ray import serve
 
     from actors.naming import NAMESPACE
-
     from serve_app.raytune import apply_serve_env_defaults
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
@@ -95,13 +127,22 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         log_to_driver=False,
     )
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    svc = Service(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", data_dir, port)
     try:
-        svc.deploy()
-        yield svc
+        yield Service(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", data_dir, port)
     finally:
         serve.shutdown()
         ray.shutdown()
+
+
+@pytest.fixture(scope="session", params=["dedicated", "hosted"])
+def service(ray_cluster: Service, request: pytest.FixtureRequest) -> Iterator[Service]:
+    """The app deployed in each placement in turn; every integration test runs on both."""
+    ray_cluster.placement = request.param
+    ray_cluster.deploy()
+    try:
+        yield ray_cluster
+    finally:
+        ray_cluster.undeploy()
 
 
 @pytest.fixture

@@ -11,14 +11,16 @@ import uuid
 import aiohttp
 import ray
 
+from actors.directory import host_index
 from actors.naming import NAMESPACE
 from actors.remote import REGISTRY_NAME
 from tests.integration.conftest import Service
 from tests.integration.helpers import all_events, call, frames, new_id
 
 
-def actor(aid: str, kind: str = "avatar") -> ray.actor.ActorHandle:
-    return ray.get_actor(f"{kind}:default:{aid}", namespace=NAMESPACE)
+async def pid_of(service: Service, aid: str) -> int:
+    """The process holding the avatar: its own actor, or its host."""
+    return int(await service.directory.entity_pid("avatar", "default", aid))
 
 
 async def test_sigkill_with_commands_in_flight_loses_no_acknowledged_event(
@@ -26,7 +28,7 @@ async def test_sigkill_with_commands_in_flight_loses_no_acknowledged_event(
 ) -> None:
     aid = new_id()
     await call(http, "GET", f"{service.api}/{aid}/state")
-    pid = await actor(aid).pid.remote()
+    pid = await pid_of(service, aid)
     acked: dict[float, int] = {}
     failures: list[int] = []
 
@@ -50,7 +52,7 @@ async def test_sigkill_with_commands_in_flight_loses_no_acknowledged_event(
         os.kill(pid, signal.SIGKILL)
 
     await asyncio.gather(killer(), *[writer(w) for w in range(8)])
-    assert await actor(aid).pid.remote() != pid, "the actor was not restarted"
+    assert await pid_of(service, aid) != pid, "the hosting process was not restarted"
     assert all(code == 503 for code in failures), failures
     events = await all_events(http, f"{service.api}/{aid}/events")
     by_version = {e["version"]: e for e in events}
@@ -144,14 +146,12 @@ async def test_idle_actor_passivates_and_comes_back(
 ) -> None:
     aid = new_id()
     await call(http, "PATCH", f"{service.api}/{aid}/state", {"state": {"head_roll": 12}})
-    name = f"avatar:default:{aid}"
     for _ in range(100):  # passivate_after_s is 6 s in tests
         await asyncio.sleep(0.25)
-        names = {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)}
-        if name not in names:
+        if not await service.directory.is_live("avatar", "default", aid):
             break
     else:
-        raise AssertionError("the idle actor did not passivate")
+        raise AssertionError("the idle entity did not passivate")
     status, body, _ = await call(http, "GET", f"{service.api}/{aid}/state")
     assert status == 200 and body["version"] == 2 and body["state"]["face"]["head_roll"] == 12
 
@@ -162,34 +162,51 @@ async def test_watched_actor_does_not_passivate(
     aid = new_id()
     async with http.ws_connect(f"{service.ws_api}/{aid}/stream") as ws:
         await frames(ws, 1)
-        pid = await actor(aid).pid.remote()
+        pid = await pid_of(service, aid)
         await asyncio.sleep(8)
-        assert await actor(aid).pid.remote() == pid
+        assert await service.directory.is_live("avatar", "default", aid)
+        assert await pid_of(service, aid) == pid
         await call(http, "POST", f"{service.api}/emotions", {"avatar_id": aid, "emotion": "sad"})
         [event] = await frames(ws, 1)
         assert event["event"]["type"] == "EmotionSet"
 
 
-async def test_live_actor_bound_passivates_least_recently_used(
+async def test_live_entity_bound_passivates_least_recently_used(
     service: Service, http: aiohttp.ClientSession
 ) -> None:
-    registry = ray.get_actor(REGISTRY_NAME, namespace=NAMESPACE)
-    before = await registry.stats.remote()
-    await registry.set_max_live.remote(before["live"] + 2)
-    try:
+    """Dedicated: the registry bounds live actors. Hosted: each host bounds its entities."""
+    if service.placement == "dedicated":
+        bounded = ray.get_actor(REGISTRY_NAME, namespace=NAMESPACE)
         ids = [new_id() for _ in range(5)]
+        before = await bounded.stats.remote()
+        await bounded.set_max_live.remote(before["live"] + 2)
+    else:
+        directory = service.directory
+        ids = [
+            a
+            for a in (new_id() for _ in range(200))
+            if host_index("avatar", "default", a, directory.hosts) == 0
+        ][:5]
+        bounded = directory._host(0)
+        before = await bounded.stats.remote()
+        await bounded.set_max_entities.remote(before["live"] + 2)
+    try:
         for aid in ids:
             await call(
                 http, "POST", f"{service.api}/emotions", {"avatar_id": aid, "emotion": "angry"}
             )
         await asyncio.sleep(2)
-        after = await registry.stats.remote()
+        after = await bounded.stats.remote()
         assert after["live"] <= before["live"] + 2
-        assert after["passivated_for_space"] >= before["passivated_for_space"] + 3
-        names = {a["name"] for a in ray.util.list_named_actors(all_namespaces=True)}
-        assert f"avatar:default:{ids[-1]}" in names
+        evicted = "passivated_for_space" if service.placement == "dedicated" else "passivations"
+        assert after[evicted] >= before[evicted] + 3
+        assert await service.directory.is_live("avatar", "default", ids[-1])
+        assert not await service.directory.is_live("avatar", "default", ids[0])
         for aid in ids:  # all still answer, with their state
             _, body, _ = await call(http, "GET", f"{service.api}/{aid}/emotions")
             assert body["emotion"] == "angry" and body["version"] == 2
     finally:
-        await registry.set_max_live.remote(500)
+        if service.placement == "dedicated":
+            await bounded.set_max_live.remote(500)
+        else:
+            await bounded.set_max_entities.remote(20_000)

@@ -1,0 +1,189 @@
+"""``EntityHost``: many entities in one process (hosted placement), plain asyncio, no Ray.
+
+Each entity keeps everything it has in dedicated placement (its own event log, single writer,
+mailbox order, subscribers, snapshots, passivation); the host only holds them in a dict, creates
+them on first use, and runs one sweep for all of them: passivate the idle ones, run the timed
+commands that are due (session expiry), and evict the least recently used past a bound. No timer
+or task per entity, so an idle entity costs memory only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+from pydantic import BaseModel
+
+from actors.aggregate import Aggregate
+from actors.avatar import AvatarAggregate
+from actors.config import EntityConfig
+from actors.entity import Clock, EntityRuntime
+from actors.naming import Kind, stream_id
+from actors.session import SessionAggregate
+from events.journal import Journal
+
+log = logging.getLogger(__name__)
+
+AGGREGATES: dict[Kind, type[Aggregate[Any]]] = {
+    "avatar": AvatarAggregate,
+    "session": SessionAggregate,
+}
+
+Key = tuple[Kind, str, str]  # (kind, tenant, entity id)
+
+
+class EntityHost:
+    def __init__(
+        self,
+        journal: Journal,
+        config: EntityConfig,
+        max_entities: int = 100_000,
+        clock: Clock = time.time,
+    ) -> None:
+        self.journal = journal
+        self.clock = clock
+        self.config = config
+        self.max_entities = max_entities
+        self._entities: OrderedDict[Key, EntityRuntime[Any]] = OrderedDict()
+        self._activating: dict[Key, asyncio.Task[EntityRuntime[Any]]] = {}
+        self.activations = 0
+        self.passivations = 0
+        self.activation_ms: list[float] = []
+
+    # ------------------------------------------------------------------ entities
+
+    async def entity(self, kind: Kind, tenant: str, entity_id: str) -> EntityRuntime[Any]:
+        """The live entity, activated (snapshot + tail) on first use; most recent last."""
+        key = (kind, tenant, entity_id)
+        runtime = self._entities.get(key)
+        if runtime is not None:
+            self._entities.move_to_end(key)
+            return runtime
+        task = self._activating.get(key)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._activate(key))
+            self._activating[key] = task
+        return await task
+
+    async def _activate(self, key: Key) -> EntityRuntime[Any]:
+        kind, tenant, entity_id = key
+        t = time.perf_counter()
+        runtime: EntityRuntime[Any] = EntityRuntime(
+            AGGREGATES[kind](),
+            tenant,
+            entity_id,
+            stream_id(kind, tenant, entity_id),
+            self.journal,
+            self.config,
+            self.clock,
+            own_timers=False,
+        )
+        try:
+            await runtime.activate()
+        finally:
+            self._activating.pop(key, None)
+        self._entities[key] = runtime
+        self.activations += 1
+        self.activation_ms.append((time.perf_counter() - t) * 1000)
+        del self.activation_ms[:-1000]
+        if len(self._entities) > self.max_entities:
+            await self._evict_lru()
+        return runtime
+
+    async def _evict_lru(self) -> None:
+        while len(self._entities) > self.max_entities:
+            for key, runtime in self._entities.items():
+                if not runtime.busy():
+                    await self.passivate(key)
+                    break
+            else:
+                return  # everyone is busy: exceed the bound rather than cut someone off
+
+    async def passivate(self, key: Key) -> bool:
+        runtime = self._entities.pop(key, None)
+        if runtime is None:
+            return False
+        await runtime.passivate()
+        self.passivations += 1
+        return True
+
+    def is_live(self, kind: Kind, tenant: str, entity_id: str) -> bool:
+        return (kind, tenant, entity_id) in self._entities
+
+    # ------------------------------------------------------------------ the sweep
+
+    async def sweep(self) -> dict[str, int]:
+        """Passivate idle entities and run due commands. Called periodically by the host."""
+        now = self.clock()
+        idle_after = self.config.passivate_after_s
+        due, idle = [], []
+        for key, runtime in self._entities.items():
+            due_at = runtime.next_due()
+            if due_at is not None and due_at <= now:
+                due.append(runtime)
+            elif runtime.idle_for() >= idle_after:
+                idle.append(key)
+        for runtime in due:
+            await runtime.run_due()
+        for key in idle:
+            await self.passivate(key)
+        return {"due": len(due), "passivated": len(idle)}
+
+    async def run(self, interval: float) -> None:
+        """Sweep forever (the host actor's one background task)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("entity host sweep failed")
+
+    async def passivate_all(self) -> None:
+        for key in list(self._entities):
+            await self.passivate(key)
+
+    # ------------------------------------------------------------------ the entity API
+
+    async def execute(
+        self,
+        kind: Kind,
+        tenant: str,
+        entity_id: str,
+        command: BaseModel,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        runtime = await self.entity(kind, tenant, entity_id)
+        result = await runtime.execute(
+            command,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+            metadata=metadata,
+        )
+        return {**result.model_dump(), "state": runtime.view()["state"]}
+
+    async def view(self, kind: Kind, tenant: str, entity_id: str) -> dict[str, Any]:
+        return (await self.entity(kind, tenant, entity_id)).view()
+
+    async def wait(
+        self, kind: Kind, tenant: str, entity_id: str, after_version: int, timeout: float
+    ) -> dict[str, Any]:
+        runtime = await self.entity(kind, tenant, entity_id)
+        return await runtime.wait(after_version, timeout)
+
+    def stats(self) -> dict[str, Any]:
+        kinds = [k[0] for k in self._entities]
+        recent = sorted(self.activation_ms)
+        return {
+            "live": len(kinds),
+            "avatars": kinds.count("avatar"),
+            "sessions": kinds.count("session"),
+            "max_entities": self.max_entities,
+            "activations": self.activations,
+            "passivations": self.passivations,
+            "activation_ms_p50": recent[len(recent) // 2] if recent else None,
+        }
