@@ -49,6 +49,7 @@ class EntityHost:
         self.max_entities = max_entities
         self._entities: OrderedDict[Key, EntityRuntime[Any]] = OrderedDict()
         self._activating: dict[Key, asyncio.Task[EntityRuntime[Any]]] = {}
+        self._timed: set[Key] = set()  # entities that may owe themselves a timed command
         self.activations = 0
         self.passivations = 0
         self.activation_ms: list[float] = []
@@ -86,6 +87,8 @@ class EntityHost:
         finally:
             self._activating.pop(key, None)
         self._entities[key] = runtime
+        if runtime.next_due() is not None or kind == "session":
+            self._timed.add(key)
         self.activations += 1
         self.activation_ms.append((time.perf_counter() - t) * 1000)
         del self.activation_ms[:-1000]
@@ -104,6 +107,7 @@ class EntityHost:
 
     async def passivate(self, key: Key) -> bool:
         runtime = self._entities.pop(key, None)
+        self._timed.discard(key)
         if runtime is None:
             return False
         await runtime.passivate()
@@ -116,16 +120,25 @@ class EntityHost:
     # ------------------------------------------------------------------ the sweep
 
     async def sweep(self) -> dict[str, int]:
-        """Passivate idle entities and run due commands. Called periodically by the host."""
+        """Passivate idle entities and run due commands. Called periodically by the host.
+
+        Cheap when nothing is to be done: entities are kept in last-use order, so the idle scan
+        stops at the first one used recently, and only entities that can owe themselves a
+        command (sessions) are checked for it.
+        """
         now = self.clock()
         idle_after = self.config.passivate_after_s
-        due, idle = [], []
+        idle = []
         for key, runtime in self._entities.items():
-            due_at = runtime.next_due()
-            if due_at is not None and due_at <= now:
-                due.append(runtime)
-            elif runtime.idle_for() >= idle_after:
-                idle.append(key)
+            if runtime.idle_for() < idle_after:
+                break
+            idle.append(key)
+        due = []
+        for key in self._timed:
+            timed = self._entities.get(key)
+            due_at = timed.next_due() if timed is not None else None
+            if timed is not None and due_at is not None and due_at <= now:
+                due.append(timed)
         for runtime in due:
             await runtime.run_due()
         for key in idle:

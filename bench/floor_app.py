@@ -46,3 +46,9 @@ async def set_emotion(body: EmotionRequest) -> dict[str, Any]:
     rt = await entity(body.avatar_id)
     result = await rt.execute(SetEmotion(emotion=body.emotion, intensity=body.intensity))
     return {"avatar_id": body.avatar_id, "emotion": body.emotion, "version": result.version}
+
+
+@app.get("/api/v1/avatars/{avatar_id}/state")
+async def get_state(avatar_id: str) -> dict[str, Any]:
+    rt = await entity(avatar_id)
+    return {"avatar_id": avatar_id, **rt.view()}

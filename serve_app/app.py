@@ -50,6 +50,13 @@ app = create_app()
     name="Ingress",
     ray_actor_options={"num_cpus": 0},
     max_ongoing_requests=1000,  # each open WebSocket holds a slot; the default 5 starves HTTP
+    autoscaling_config={
+        "min_replicas": 1,
+        "max_replicas": 4,
+        "target_ongoing_requests": 200,
+        "upscale_delay_s": 5,
+        "downscale_delay_s": 60,
+    },
 )
 @serve.ingress(app)
 class Ingress:

@@ -20,9 +20,17 @@ def _serve(args: argparse.Namespace) -> int:
 
     from actors.naming import NAMESPACE  # noqa: PLC0415
     from serve_app.app import AppArgs, build_app, resolve_settings  # noqa: PLC0415
-    from serve_app.raytune import apply_serve_env_defaults  # noqa: PLC0415
+    from serve_app.raytune import (  # noqa: PLC0415
+        apply_high_throughput,
+        apply_serve_env_defaults,
+    )
 
-    overrides: dict[str, Any] = {"host": args.host, "port": args.port}
+    overrides: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "http_mode": args.http_mode,
+        "placement": args.placement,
+    }
     app_args = AppArgs(
         data_dir=args.data_dir,
         journal=args.journal,
@@ -30,6 +38,8 @@ def _serve(args: argparse.Namespace) -> int:
     )
     settings = resolve_settings(app_args)
     apply_serve_env_defaults()  # before Ray starts: its processes inherit the environment
+    if settings.http_mode == "haproxy":
+        apply_high_throughput(settings.data_dir / "haproxy")
     t = time.perf_counter()
     log.info("starting local Ray (dashboard off)...")
     ray.init(
@@ -66,6 +76,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
     p.add_argument("--data-dir", default=None, help="data directory (default ./data)")
     p.add_argument("--journal", default=None, help="journal URL (default SQLite in data dir)")
+    p.add_argument(
+        "--placement",
+        choices=["dedicated", "hosted"],
+        default=None,
+        help="one actor per avatar/session, or many per host actor",
+    )
+    p.add_argument(
+        "--http-mode",
+        choices=["proxy", "haproxy"],
+        default=None,
+        help="Serve's HTTP proxy (default) or its high-throughput HAProxy mode",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -32,6 +32,12 @@ class Settings(BaseModel):
         description="dedicated: one Ray actor per avatar/session; hosted: a pool of host actors "
         "holding many entities each (far more live avatars per node).",
     )
+    http_mode: Literal["proxy", "haproxy"] = Field(
+        "haproxy",
+        description="haproxy: Serve's high-throughput mode (HAProxy ingress, its stats and "
+        "metrics rebound to loopback); proxy: Serve's Python HTTP proxy. Applied before Ray "
+        "starts (CLI, tests, benchmarks).",
+    )
     hosts_per_node: int = Field(2, ge=1, description="Host actors per node (hosted placement).")
     max_entities_per_host: int = Field(
         20_000, ge=1, description="Live entities per host; past it the least recent passivate."

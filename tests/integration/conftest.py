@@ -113,12 +113,14 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     from ray import serve
 
     from actors.naming import NAMESPACE
-    from serve_app.raytune import apply_serve_env_defaults
+    from serve_app.raytune import apply_high_throughput, apply_serve_env_defaults
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    apply_serve_env_defaults()
     port = free_port()
     data_dir = tmp_path_factory.mktemp("avatar-data")
+    apply_serve_env_defaults()
+    if os.environ.get("AVATAR_HTTP_MODE", "haproxy") == "haproxy":  # the service's default
+        apply_high_throughput(data_dir / "haproxy")
     ray.init(
         include_dashboard=False,
         namespace=NAMESPACE,

@@ -1,0 +1,304 @@
+"""Capacity benchmark: live avatars per node in each placement, and the HTTP path.
+
+Per placement: memory per live avatar (USS of the processes that hold them), idle CPU of those
+processes, and the time to activate the Nth avatar, for 100 avatars (dedicated: one process
+each) and for 1,000 and 10,000 (hosted: a pool of host processes). Then state reads and commands
+over HTTP at 1 and 32 concurrent clients (hosted placement), against the same routes in plain
+FastAPI + uvicorn with the entities in-process (the floor).
+
+Run: ``python -m bench.capacity`` (or ``make bench``). Appends to ``bench/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from tqdm import tqdm
+
+from bench.actors import free_port, uss_mb, wait_healthy, wait_healthy_floor
+from bench.common import percentile, record
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def idle_cpu_percent(pids: list[int], seconds: float) -> float:
+    before = sum(cpu_seconds(p) for p in pids)
+    time.sleep(seconds)
+    return (sum(cpu_seconds(p) for p in pids) - before) / seconds * 100
+
+
+async def activate(directory: Any, ids: list[str], concurrency: int) -> list[float]:
+    """First call per avatar (creates and records it); returns per-call latency in ms."""
+    from actors.commands import Touch
+
+    sem = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    bar = tqdm(total=len(ids), desc="activate", leave=False)
+
+    async def one(aid: str) -> None:
+        async with sem:
+            t = time.perf_counter()
+            await directory.call("avatar", "default", aid, "execute", Touch(), None, f"k-{aid}")
+            latencies.append((time.perf_counter() - t) * 1000)
+            bar.update()
+
+    await asyncio.gather(*[one(a) for a in ids])
+    bar.close()
+    return latencies
+
+
+def fmt(values: list[float]) -> str:
+    return f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f}"
+
+
+async def placement_rows(args: argparse.Namespace, journal_url: str) -> list[tuple[str, str]]:
+    import ray
+
+    from actors.config import EntityConfig
+    from actors.directory import DedicatedDirectory, HostedDirectory
+
+    config = EntityConfig(journal_url=journal_url, passivate_after_s=3600, max_live_actors=10**6)
+    rows: list[tuple[str, str]] = []
+
+    # dedicated: one process per avatar
+    dedicated = DedicatedDirectory(config)
+    ids = [f"ded-{i}" for i in range(args.dedicated)]
+    lat = await activate(dedicated, ids, 8)
+    pids = [await dedicated.entity_pid("avatar", "default", a) for a in ids]
+    uss = [uss_mb(p) for p in pids]
+    cpu = idle_cpu_percent(pids, args.idle_seconds)
+    rows += [
+        (f"dedicated, {len(ids)} avatars: USS per live avatar, MB", f"{sum(uss) / len(uss):.1f}"),
+        (f"dedicated, {len(ids)} avatars: total USS, MB", f"{sum(uss):,.0f}"),
+        (f"dedicated, {len(ids)} avatars: idle CPU, % of one core", f"{cpu:.1f}"),
+        (f"dedicated: activation of a new avatar p50 / p99 ms (of {len(ids)})", fmt(lat)),
+        ("dedicated: activation of the last 10 avatars, mean ms", f"{sum(lat[-10:]) / 10:.0f}"),
+    ]
+    for aid in ids:
+        ray.kill(ray.get_actor(f"avatar:default:{aid}", namespace="avatar-service"))
+
+    # hosted: one host here so the per-host figures are clean
+    hosted = HostedDirectory(config, hosts=1, max_entities_per_host=10**6)
+    host = hosted._host(0)
+    pid = await host.pid.remote()
+    base_uss = uss_mb(pid)
+    created = 0
+    for target in args.hosted:
+        await activate(hosted, [f"host-{i}" for i in range(created, target - 50)], 64)
+        # the last 50, one at a time: what activating the Nth avatar costs a caller
+        lat = await activate(hosted, [f"host-{i}" for i in range(target - 50, target)], 1)
+        created = target
+        stats = await host.stats.remote()
+        uss = uss_mb(pid)
+        cpu = idle_cpu_percent([pid], args.idle_seconds)
+        rows += [
+            (
+                f"hosted, {target:,} avatars in one host: USS per live avatar, KB",
+                f"{(uss - base_uss) * 1024 / target:.1f}",
+            ),
+            (f"hosted, {target:,} avatars: host USS, MB (target 10k within 4 GB)", f"{uss:,.0f}"),
+            (
+                f"hosted, {target:,} idle avatars: host CPU, % of one core (target < 2 at 1k)",
+                f"{cpu:.2f}",
+            ),
+            (
+                f"hosted: activation of avatars {target - 49:,}..{target:,} one at a time, "
+                "call p50 / p99 ms (target p50 <= 20)",
+                fmt(lat),
+            ),
+            (
+                f"hosted: in-host activation (journal load) p50 ms at {target:,}",
+                f"{stats['activation_ms_p50']:.2f}",
+            ),
+        ]
+    ray.kill(host)
+    return rows
+
+
+async def http_load(
+    base: str, path: str, method: str, clients: int, per_client: int, tag: str
+) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    spans: list[float] = []
+    barrier = asyncio.Barrier(clients)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as http:
+
+        async def request(avatar: str, i: int) -> None:
+            if method == "GET":
+                async with http.get(f"{base}/api/v1/avatars/{avatar}/state") as r:
+                    assert r.status == 200, await r.text()
+                    await r.read()
+            else:
+                body = {"avatar_id": avatar, "emotion": "happy", "intensity": (i % 10) / 10}
+                async with http.post(f"{base}/api/v1/avatars/emotions", json=body) as r:
+                    assert r.status == 200, await r.text()
+                    await r.read()
+
+        async def client(c: int) -> None:
+            avatar = f"{tag}-{c}"
+            for i in range(3):
+                await request(avatar, i)
+            await barrier.wait()
+            spans.append(time.perf_counter())
+            for i in range(per_client):
+                t = time.perf_counter()
+                await request(avatar, i)
+                latencies.append((time.perf_counter() - t) * 1000)
+            spans.append(time.perf_counter())
+
+        await asyncio.gather(*[client(c) for c in range(clients)])
+    return latencies, len(latencies) / (max(spans) - min(spans))
+
+
+async def http_rows(base: str, label: str, requests: int) -> dict[tuple[str, int], Any]:
+    out: dict[tuple[str, int], Any] = {}
+    for method in ("GET", "POST"):
+        for clients in (1, 32):
+            per = requests if clients == 1 else max(10, requests // 8)
+            out[(method, clients)] = await http_load(
+                base, "", method, clients, per, f"{label}-{method}-{clients}"
+            )
+    return out
+
+
+async def service_rows(data_dir: Path, mode: str, requests: int) -> dict[tuple[str, int], Any]:
+    """Start the service as a user would (the CLI, hosted placement) and load it over HTTP."""
+    port = free_port()
+    env = {**os.environ, "AVATAR_PLACEMENT": "hosted", "AVATAR_PASSIVATE_AFTER_S": "3600"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "serve_app.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir / mode),
+            "--http-mode",
+            mode,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await wait_healthy(base, timeout=120)
+        return await http_rows(base, mode, requests)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]:
+    import ray
+
+    from actors.naming import NAMESPACE
+
+    journal_url = f"sqlite:///{data_dir}/placements.sqlite"
+    ray.init(
+        include_dashboard=False, namespace=NAMESPACE, logging_level="warning", log_to_driver=False
+    )
+    try:
+        rows = await placement_rows(args, journal_url)
+    finally:
+        ray.shutdown()
+    floor = await floor_rows(data_dir, args.requests)
+    names = {"GET": "state read", "POST": "command"}
+    for mode in args.http_modes:
+        service = await service_rows(data_dir, mode, args.requests)
+        for (method, clients), (lat, rps) in service.items():
+            rows += [
+                (
+                    f"HTTP {names[method]}, hosted, {mode}, {clients} client(s): req/s, "
+                    "p50 / p99 ms",
+                    f"{rps:,.0f}, {fmt(lat)}",
+                ),
+                (
+                    f"ratio service/floor p50, {names[method]}, {mode}, {clients} client(s)",
+                    f"{percentile(lat, 50) / percentile(floor[(method, clients)][0], 50):.1f}x",
+                ),
+            ]
+    for (method, clients), (lat, rps) in floor.items():
+        rows.append(
+            (
+                f"floor (uvicorn, entities in-process) {names[method]}, {clients} "
+                "client(s): req/s, p50 / p99 ms",
+                f"{rps:,.0f}, {fmt(lat)}",
+            )
+        )
+    return rows
+
+
+async def floor_rows(data_dir: Path, requests: int) -> dict[tuple[str, int], Any]:
+    port = free_port()
+    env = {**os.environ, "AVATAR_JOURNAL": f"sqlite:///{data_dir}/floor.sqlite"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.floor_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        await wait_healthy_floor(port)
+        return await http_rows(f"http://127.0.0.1:{port}", "floor", requests)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dedicated", type=int, default=100)
+    parser.add_argument("--hosted", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--http-modes", nargs="+", default=["proxy", "haproxy"])
+    parser.add_argument("--dir", default="data/bench")
+    args = parser.parse_args()
+    Path(args.dir).mkdir(parents=True, exist_ok=True)
+    data_dir = Path(tempfile.mkdtemp(dir=args.dir)).resolve()
+    try:
+        rows = asyncio.run(run(args, data_dir))
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    record(
+        "Capacity: placements and the HTTP path",
+        rows,
+        f"Load average at the end: {os.getloadavg()[0]:.1f} (other work shares the machine). "
+        "HTTP rows use Serve's default proxy (high-throughput mode off).",
+    )
+
+
+if __name__ == "__main__":
+    main()
