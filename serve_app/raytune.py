@@ -40,6 +40,14 @@ exec "{binary}" "$@"
 """
 
 
+def write_loopback_wrapper(path: Path, binary: str) -> Path:
+    """An executable that rebinds HAProxy's ``bind *:`` / ``bind :`` lines to loopback in the
+    config it is given (``-f``), then runs ``binary`` with the same arguments."""
+    path.write_text(_LOOPBACK_WRAPPER.replace("{binary}", binary))
+    path.chmod(0o755)
+    return path
+
+
 def apply_high_throughput(state_dir: Path) -> dict[str, str]:
     """Ray Serve's high-throughput mode (HAProxy ingress + throughput-optimised replicas).
 
@@ -55,9 +63,7 @@ def apply_high_throughput(state_dir: Path) -> dict[str, str]:
     tag = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:10]
     socket_dir = Path(tempfile.gettempdir()) / f"avhp-{tag}"
     socket_dir.mkdir(mode=0o700, exist_ok=True)
-    wrapper = state_dir / "haproxy-loopback"
-    wrapper.write_text(_LOOPBACK_WRAPPER.replace("{binary}", get_haproxy_binary()))
-    wrapper.chmod(0o755)
+    wrapper = write_loopback_wrapper(state_dir / "haproxy-loopback", get_haproxy_binary())
     values = {
         "RAY_SERVE_ENABLE_HA_PROXY": "1",
         "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",

@@ -1,0 +1,36 @@
+"""The HAProxy wrapper really rebinds wildcard listeners to loopback (runs the script)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from serve_app.raytune import write_loopback_wrapper
+
+CONFIG = """frontend prometheus
+    bind :9101
+frontend http_frontend
+    bind 127.0.0.1:8000
+listen stats
+  bind *:8404
+  stats enable
+"""
+
+
+def test_wrapper_rebinds_wildcards_and_execs_the_binary(tmp_path: Path) -> None:
+    fake = tmp_path / "fake-haproxy"
+    fake.write_text('#!/bin/sh\necho "ran with: $*"\n')
+    fake.chmod(0o755)
+    cfg = tmp_path / "haproxy.cfg"
+    cfg.write_text(CONFIG)
+    wrapper = write_loopback_wrapper(tmp_path / "wrapper", str(fake))
+    out = subprocess.run(
+        [str(wrapper), "-db", "-f", str(cfg), "-sf", "12"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=10,
+    ).stdout
+    assert out.strip() == f"ran with: -db -f {cfg} -sf 12"
+    binds = [line.strip() for line in cfg.read_text().splitlines() if "bind" in line]
+    assert binds == ["bind 127.0.0.1:9101", "bind 127.0.0.1:8000", "bind 127.0.0.1:8404"]
