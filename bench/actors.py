@@ -238,7 +238,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]
 
     from actors.naming import NAMESPACE
     from serve_app.app import AppArgs, build_app, resolve_settings
-    from serve_app.raytune import apply_serve_env_defaults
+    from serve_app.raytune import apply_high_throughput, apply_serve_env_defaults
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -248,6 +248,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]
     seed_streams(journal_url, cold_ids, 10_000)
 
     apply_serve_env_defaults()
+    apply_high_throughput(data_dir / "haproxy")  # the service's default HTTP mode
     ray.init(
         include_dashboard=False, namespace=NAMESPACE, logging_level="warning", log_to_driver=False
     )
