@@ -7,6 +7,7 @@ mocked: everything runs for real, journal included (a SQLite file in a temp dire
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -119,8 +120,9 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     port = free_port()
     data_dir = tmp_path_factory.mktemp("avatar-data")
     apply_serve_env_defaults()
+    haproxy: dict[str, str] = {}
     if os.environ.get("AVATAR_HTTP_MODE", "haproxy") == "haproxy":  # the service's default
-        apply_high_throughput(data_dir / "haproxy")
+        haproxy = apply_high_throughput(data_dir / "haproxy")
     ray.init(
         include_dashboard=False,
         namespace=NAMESPACE,
@@ -134,6 +136,8 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     finally:
         serve.shutdown()
         ray.shutdown()
+        if haproxy:  # HAProxy's socket directory lives in the temp dir (short unix paths)
+            shutil.rmtree(Path(haproxy["RAY_SERVE_HAPROXY_SOCKET_PATH"]).parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", params=["dedicated", "hosted"])
