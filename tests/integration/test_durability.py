@@ -67,8 +67,6 @@ async def test_sigkill_with_commands_in_flight_loses_no_acknowledged_event(
 async def test_restart_of_the_whole_app_keeps_state_and_sessions(
     service: Service, http: aiohttp.ClientSession
 ) -> None:
-    from ray import serve
-
     aid = new_id()
     await call(http, "PATCH", f"{service.api}/{aid}/state", {"state": {"gaze_y": 0.7}})
     _, s, _ = await call(
@@ -79,10 +77,7 @@ async def test_restart_of_the_whole_app_keeps_state_and_sessions(
     )
     _, before, _ = await call(http, "GET", f"{service.api}/{aid}/state")
 
-    serve.delete("avatar-service")
-    for named in ray.util.list_named_actors(all_namespaces=True):
-        if named["namespace"] == NAMESPACE:
-            ray.kill(ray.get_actor(named["name"], namespace=NAMESPACE), no_restart=True)
+    service.undeploy()  # also drops the test's cached handles to the killed actors
     await asyncio.sleep(1)
     await asyncio.to_thread(service.deploy)
 
