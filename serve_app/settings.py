@@ -75,6 +75,9 @@ class Settings(BaseModel):
             "upscale_delay_s": self.renderer_upscale_delay_s,
             "downscale_delay_s": self.renderer_downscale_delay_s,
             "look_back_period_s": self.renderer_look_back_period_s,
+            # Deprecated in favour of the RAY_SERVE_*_AUTOSCALING_METRIC_PUSH_INTERVAL_S
+            # variables (set to 1 s in serve_app/raytune.py), but still checked against
+            # look_back_period_s (default 10 s would make any look-back under 10 s "invalid").
             "metrics_interval_s": 1.0,
         }
 
