@@ -42,7 +42,7 @@ class Directory(ABC):
 
     @abstractmethod
     def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
-        """(actor name, a fresh handle factory's result, leading call arguments)."""
+        """(actor name, a factory of a fresh handle, leading arguments of every call)."""
 
     def handle(self, kind: Kind, tenant: str, entity_id: str) -> tuple[Any, tuple[Any, ...]]:
         name, make, prefix = self._target(kind, tenant, entity_id)
@@ -132,13 +132,6 @@ class DedicatedDirectory(Directory):
             )
 
         return name, make, ()
-
-    def handle(self, kind: Kind, tenant: str, entity_id: str) -> tuple[Any, tuple[Any, ...]]:
-        name, make, prefix = self._target(kind, tenant, entity_id)
-        handle = self._handles.get(name)
-        if handle is None:
-            handle = self._handles[name] = make()
-        return handle, prefix
 
     async def live(self) -> dict[str, Any]:
         stats = await self.registry.stats.remote()  # type: ignore[attr-defined]

@@ -152,6 +152,23 @@ class EntityRuntime(Generic[S]):
         self._schedule_due()
         return result
 
+    async def execute_and_view(
+        self,
+        command: BaseModel,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """:meth:`execute`, returned as the CommandResult's fields plus the state after it:
+        what the ingress answers with (both placements)."""
+        result = await self.execute(
+            command,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+            metadata=metadata,
+        )
+        return {**result.model_dump(), "state": self.view()["state"]}
+
     async def _decide_and_append(
         self, command: BaseModel, meta: dict[str, Any], expected_version: int | None
     ) -> CommandResult:

@@ -171,13 +171,7 @@ class EntityHost:
         metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         runtime = await self.entity(kind, tenant, entity_id)
-        result = await runtime.execute(
-            command,
-            expected_version=expected_version,
-            idempotency_key=idempotency_key,
-            metadata=metadata,
-        )
-        return {**result.model_dump(), "state": runtime.view()["state"]}
+        return await runtime.execute_and_view(command, expected_version, idempotency_key, metadata)
 
     async def view(self, kind: Kind, tenant: str, entity_id: str) -> dict[str, Any]:
         return (await self.entity(kind, tenant, entity_id)).view()

@@ -123,13 +123,7 @@ class EntityActor:
         metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         runtime = await self._active()
-        result = await runtime.execute(
-            command,
-            expected_version=expected_version,
-            idempotency_key=idempotency_key,
-            metadata=metadata,
-        )
-        return {**result.model_dump(), "state": runtime.view()["state"]}
+        return await runtime.execute_and_view(command, expected_version, idempotency_key, metadata)
 
     async def view(self) -> dict[str, Any]:
         return (await self._active()).view()

@@ -14,11 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -28,76 +24,9 @@ import aiohttp
 from tqdm import tqdm
 
 from bench.common import percentile, record
+from bench.load import floor_app, fmt, free_port, http_load, uss_mb, wait_healthy
 
 CONCURRENCY = (1, 32)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def uss_mb(pid: int) -> float:
-    """Unique set size of a process (private pages), from /proc."""
-    total = 0
-    with open(f"/proc/{pid}/smaps_rollup") as f:
-        for line in f:
-            if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                total += int(line.split()[1])
-    return total / 1024
-
-
-async def wait_healthy(base: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while True:
-            try:
-                async with http.get(f"{base}/health") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(base)
-            await asyncio.sleep(0.2)
-
-
-async def command_latency(
-    base: str, clients: int, per_client: int, tag: str
-) -> tuple[list[float], float]:
-    """POST /emotions; each client drives its own avatar. Returns (latencies ms, requests/s).
-
-    Every client warms up first (its avatar's actor is created then), and measuring starts
-    only when all are warm: actor start-up is measured separately.
-    """
-    latencies: list[float] = []
-    spans: list[float] = []
-    url = f"{base}/api/v1/avatars/emotions"
-    conn = aiohttp.TCPConnector(limit=clients)
-    warm = asyncio.Barrier(clients)
-    async with aiohttp.ClientSession(connector=conn) as http:
-
-        async def post(avatar: str, i: int) -> None:
-            body = {"avatar_id": avatar, "emotion": "happy", "intensity": (i % 10) / 10}
-            async with http.post(url, json=body) as r:
-                assert r.status == 200, await r.text()
-                await r.read()
-
-        async def client(c: int) -> None:
-            avatar = f"{tag}-{c}"
-            for i in range(3):
-                await post(avatar, i)
-            await warm.wait()
-            spans.append(time.perf_counter())
-            for i in range(per_client):
-                t = time.perf_counter()
-                await post(avatar, i)
-                latencies.append((time.perf_counter() - t) * 1000)
-            spans.append(time.perf_counter())
-
-        await asyncio.gather(*[client(c) for c in range(clients)])
-    return latencies, len(latencies) / (max(spans) - min(spans))
 
 
 async def health_latency(base: str, n: int) -> list[float]:
@@ -188,48 +117,9 @@ def live_actor_uss(prefix: str) -> list[float]:
 
 
 async def floor_latency(data_dir: Path, clients: int, per_client: int) -> list[float]:
-    port = free_port()
-    env = {**os.environ, "AVATAR_JOURNAL": f"sqlite:///{data_dir}/floor.sqlite"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.floor_app:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        await wait_healthy_floor(port)
-        latencies, _ = await command_latency(
-            f"http://127.0.0.1:{port}", clients, per_client, f"floor{clients}"
-        )
-        return latencies
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
-
-
-async def wait_healthy_floor(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.1)
-    raise TimeoutError("floor app did not start")
-
-
-def fmt(values: list[float]) -> str:
-    return f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f}"
+    async with floor_app(data_dir) as base:
+        latencies, _ = await http_load(base, "POST", clients, per_client, f"floor{clients}")
+    return latencies
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]:
@@ -265,7 +155,7 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]
         lat = {}
         for c in CONCURRENCY:
             per = args.requests if c == 1 else max(10, args.requests // 8)
-            lat[c], rps = await command_latency(base, c, per, f"lat{c}")
+            lat[c], rps = await http_load(base, "POST", c, per, f"lat{c}")
             rows.append(
                 (
                     f"command latency p50 / p99 ms, {c} client(s) (target p50 <= 10 at 1)",

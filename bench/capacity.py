@@ -23,11 +23,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from tqdm import tqdm
 
-from bench.actors import free_port, uss_mb, wait_healthy, wait_healthy_floor
 from bench.common import percentile, record
+from bench.load import floor_app, fmt, free_port, http_load, uss_mb, wait_healthy
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -62,10 +61,6 @@ async def activate(directory: Any, ids: list[str], concurrency: int) -> list[flo
     await asyncio.gather(*[one(a) for a in ids])
     bar.close()
     return latencies
-
-
-def fmt(values: list[float]) -> str:
-    return f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f}"
 
 
 async def placement_rows(args: argparse.Namespace, journal_url: str) -> list[tuple[str, str]]:
@@ -133,48 +128,13 @@ async def placement_rows(args: argparse.Namespace, journal_url: str) -> list[tup
     return rows
 
 
-async def http_load(
-    base: str, path: str, method: str, clients: int, per_client: int, tag: str
-) -> tuple[list[float], float]:
-    latencies: list[float] = []
-    spans: list[float] = []
-    barrier = asyncio.Barrier(clients)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as http:
-
-        async def request(avatar: str, i: int) -> None:
-            if method == "GET":
-                async with http.get(f"{base}/api/v1/avatars/{avatar}/state") as r:
-                    assert r.status == 200, await r.text()
-                    await r.read()
-            else:
-                body = {"avatar_id": avatar, "emotion": "happy", "intensity": (i % 10) / 10}
-                async with http.post(f"{base}/api/v1/avatars/emotions", json=body) as r:
-                    assert r.status == 200, await r.text()
-                    await r.read()
-
-        async def client(c: int) -> None:
-            avatar = f"{tag}-{c}"
-            for i in range(3):
-                await request(avatar, i)
-            await barrier.wait()
-            spans.append(time.perf_counter())
-            for i in range(per_client):
-                t = time.perf_counter()
-                await request(avatar, i)
-                latencies.append((time.perf_counter() - t) * 1000)
-            spans.append(time.perf_counter())
-
-        await asyncio.gather(*[client(c) for c in range(clients)])
-    return latencies, len(latencies) / (max(spans) - min(spans))
-
-
 async def http_rows(base: str, label: str, requests: int) -> dict[tuple[str, int], Any]:
     out: dict[tuple[str, int], Any] = {}
     for method in ("GET", "POST"):
         for clients in (1, 32):
             per = requests if clients == 1 else max(10, requests // 8)
             out[(method, clients)] = await http_load(
-                base, "", method, clients, per, f"{label}-{method}-{clients}"
+                base, method, clients, per, f"{label}-{method}-{clients}"
             )
     return out
 
@@ -253,29 +213,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]
 
 
 async def floor_rows(data_dir: Path, requests: int) -> dict[tuple[str, int], Any]:
-    port = free_port()
-    env = {**os.environ, "AVATAR_JOURNAL": f"sqlite:///{data_dir}/floor.sqlite"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.floor_app:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        await wait_healthy_floor(port)
-        return await http_rows(f"http://127.0.0.1:{port}", "floor", requests)
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
+    async with floor_app(data_dir) as base:
+        return await http_rows(base, "floor", requests)
 
 
 def main() -> None:

@@ -1,0 +1,133 @@
+"""Load-generation helpers shared by the benchmarks: ports, readiness, HTTP load, the floor."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+
+from bench.common import percentile
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def uss_mb(pid: int) -> float:
+    """Unique set size of a process (private pages), from /proc."""
+    total = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def fmt(values: list[float]) -> str:
+    """``p50 / p99`` in ms."""
+    return f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f}"
+
+
+async def wait_healthy(base: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            try:
+                async with http.get(f"{base}/health") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(base)
+            await asyncio.sleep(0.2)
+
+
+async def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+async def http_load(
+    base: str, method: str, clients: int, per_client: int, tag: str
+) -> tuple[list[float], float]:
+    """``clients`` concurrent clients, each on its own avatar: GET its state or POST an emotion.
+
+    Every client warms up first (its avatar is created then) and measuring starts only when all
+    are warm. Returns (latencies in ms, requests/s over the measured phase).
+    """
+    latencies: list[float] = []
+    spans: list[float] = []
+    barrier = asyncio.Barrier(clients)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as http:
+
+        async def request(avatar: str, i: int) -> None:
+            if method == "GET":
+                async with http.get(f"{base}/api/v1/avatars/{avatar}/state") as r:
+                    assert r.status == 200, await r.text()
+                    await r.read()
+            else:
+                body = {"avatar_id": avatar, "emotion": "happy", "intensity": (i % 10) / 10}
+                async with http.post(f"{base}/api/v1/avatars/emotions", json=body) as r:
+                    assert r.status == 200, await r.text()
+                    await r.read()
+
+        async def client(c: int) -> None:
+            avatar = f"{tag}-{c}"
+            for i in range(3):
+                await request(avatar, i)
+            await barrier.wait()
+            spans.append(time.perf_counter())
+            for i in range(per_client):
+                t = time.perf_counter()
+                await request(avatar, i)
+                latencies.append((time.perf_counter() - t) * 1000)
+            spans.append(time.perf_counter())
+
+        await asyncio.gather(*[client(c) for c in range(clients)])
+    return latencies, len(latencies) / (max(spans) - min(spans))
+
+
+@asynccontextmanager
+async def floor_app(data_dir: Path) -> AsyncIterator[str]:
+    """The floor (bench/floor_app.py in plain uvicorn, entities in-process); yields its URL."""
+    port = free_port()
+    env = {**os.environ, "AVATAR_JOURNAL": f"sqlite:///{data_dir}/floor.sqlite"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.floor_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        await wait_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
