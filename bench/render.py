@@ -154,12 +154,12 @@ def renderer_replicas() -> int:
 
 
 async def job_burst(http: aiohttp.ClientSession, base: str, n: int) -> tuple[float, int]:
-    """``n`` 5 s 256x256 sequence jobs at once: jobs/s and the peak renderer replicas."""
+    """``n`` 10 s 384x384 sequence jobs at once: jobs/s and the peak renderer replicas."""
     body = {
-        "duration_ms": 5000,
+        "duration_ms": 10_000,
         "animations": [{"at_ms": 0, "animation": "look_around", "loop": True}],
-        "width": 256,
-        "height": 256,
+        "width": 384,
+        "height": 384,
         "background": True,
     }
     t = time.perf_counter()
@@ -253,7 +253,8 @@ async def service_figures(args: argparse.Namespace, data_dir: Path) -> list[tupl
             )
 
             rate1, _ = await job_burst(http, base, args.jobs)
-            rows.append((f"render jobs/s, {args.jobs} x 5 s 256x256, 1 replica", f"{rate1:.2f}"))
+            burst = f"{args.jobs} x 10 s 384x384 MP4"
+            rows.append((f"render jobs/s, {burst}, 1 replica", f"{rate1:.2f}"))
             serve.run(
                 build_app(app_args(args.max_replicas)),
                 name="avatar-service",
@@ -261,6 +262,7 @@ async def service_figures(args: argparse.Namespace, data_dir: Path) -> list[tupl
                 blocking=False,
             )
             await wait_healthy(base)
+            await wait_replicas(1)
             rate_n, peak_n = await job_burst(http, base, args.jobs)
             rows.append(
                 (
@@ -283,7 +285,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--requests", type=int, default=200, help="HTTP requests per latency figure")
     ap.add_argument("--minutes", type=float, default=10.0, help="length of the replayed session")
-    ap.add_argument("--jobs", type=int, default=12, help="render jobs per burst")
+    ap.add_argument("--jobs", type=int, default=16, help="render jobs per burst")
     ap.add_argument("--max-replicas", type=int, default=4)
     ap.add_argument("--no-record", action="store_true", help="print only")
     args = ap.parse_args()

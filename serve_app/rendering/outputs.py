@@ -9,6 +9,7 @@ go there instead (:func:`open_output_store`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -101,5 +102,7 @@ class LocalRenders:
         return None
 
 
+@functools.cache
 def open_output_store(data_dir: Path) -> LocalRenders:
+    """The output store under ``data_dir`` (one instance per process and folder)."""
     return LocalRenders(Path(data_dir) / "renders" / "files")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 from pathlib import Path
@@ -25,9 +24,9 @@ from serve_app import gateway
 from serve_app.errors import ApiError, not_found
 from serve_app.gateway import Gateway
 from serve_app.http import set_version
-from serve_app.rendering.jobs import TERMINAL, JobStore, open_job_store, public_view
+from serve_app.rendering.jobs import TERMINAL, open_job_store, public_view
 from serve_app.rendering.models import FrameRequest, ReplayRequest, SequenceRequest
-from serve_app.rendering.outputs import LocalRenders, open_output_store
+from serve_app.rendering.outputs import open_output_store
 from serve_app.routes.deps import AvatarId, GatewayDep, SessionId
 
 log = logging.getLogger(__name__)
@@ -38,14 +37,8 @@ _background: set[asyncio.Task[None]] = set()
 _JOB_POLL_S = 0.2
 
 
-@functools.cache
-def _outputs(data_dir: Path) -> LocalRenders:
-    return open_output_store(data_dir)
-
-
-@functools.cache
-def _jobs(data_dir: Path) -> JobStore:
-    return open_job_store(data_dir)
+_outputs = open_output_store
+_jobs = open_job_store
 
 
 def _renderer(gw: Gateway) -> DeploymentHandle[Any]:
@@ -62,10 +55,14 @@ def _raise_for(out: dict[str, Any]) -> None:
 
 
 async def _existing_avatar(gw: Gateway, avatar_id: str) -> dict[str, Any]:
-    """The current view of an avatar that exists; 404 otherwise (renders never create one)."""
-    if not await gw.highest_version("avatar", avatar_id):
+    """The current view of an avatar that exists; 404 otherwise (renders never record one).
+
+    One call to the avatar's entity (no journal read first): renders are latency-bound.
+    """
+    view: dict[str, Any] = await gw.directory.call("avatar", gw.tenant, avatar_id, "view")
+    if view["version"] == 0:
         raise not_found("avatar", avatar_id)
-    return await gw.avatar(avatar_id)
+    return view
 
 
 async def _render_frame(gw: Gateway, req: FrameRequest, response_kind: str = "") -> Response:

@@ -18,7 +18,7 @@ import pytest
 
 from media.speech import synthesize
 from tests.integration.conftest import Service
-from tests.integration.helpers import all_events, call, new_id
+from tests.integration.helpers import all_events, call, frames, new_id
 from tests.integration.media_checks import audio_seconds, framemd5, probe, size
 
 pytestmark = [
@@ -115,6 +115,7 @@ async def test_render_avatar_state_and_url_response(
         ("/render/sequence", {"text": "hi", "width": 16384}),
         ("/render/sequence", {"text": "hi", "fps": 240}),
         ("/render/sequence", {}),
+        ("/render/sequence", {"text": "hi", "voice": "no-such-voice"}),
     ],
 )
 async def test_bad_render_requests_are_422(
@@ -122,7 +123,7 @@ async def test_bad_render_requests_are_422(
 ) -> None:
     status, data, _ = await call(http, "POST", f"{service.api}{path}", body)
     assert status == 422, data
-    assert data["code"] == "validation_error"
+    assert data["code"] in ("validation_error", "speech_failed")
 
 
 async def test_unknown_ids_are_404(service: Service, http: aiohttp.ClientSession) -> None:
@@ -278,6 +279,32 @@ async def test_replay_progress_stream(service: Service, http: aiohttp.ClientSess
     async with http.ws_connect(f"{service.ws_api}/jobs/job-{'1' * 32}/stream") as ws:
         msg = await ws.receive()
         assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4404
+
+
+async def test_replay_progress_on_the_session_stream(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    avatar_id = await make_avatar(http, service, "happy")
+    status, session, _ = await call(
+        http, "POST", f"{service.api}/session", {"avatar_id": avatar_id}
+    )
+    sid = session["session_id"]
+    await call(http, "POST", f"{service.api}/{avatar_id}/animations", {"name": "tilt"})
+    async with http.ws_connect(f"{service.ws_api}/session/{sid}/stream") as ws:
+        (snapshot,) = await frames(ws, 1)
+        assert snapshot["type"] == "snapshot"
+        status, job, _ = await call(http, "POST", f"{service.api}/session/{sid}/replay", {})
+        assert status == 202
+        seen: list[dict[str, Any]] = []
+        while not seen or seen[-1]["status"] != "done":
+            (frame,) = await frames(ws, 1, timeout=30)
+            if frame["type"] == "progress":
+                assert frame["job_id"] == job["job_id"] and frame["stream"] == "render"
+                seen.append(frame)
+    assert seen[-1]["result"]["session_id"] == sid and seen[-1]["progress"] == 1.0
+    # not persisted: the session's log has no trace of the job
+    events = await all_events(http, f"{service.api}/session/{sid}/events")
+    assert [e["type"] for e in events] == ["SessionStarted"]
 
 
 # ---------------------------------------------------------------------------- autoscaling

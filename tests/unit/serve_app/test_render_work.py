@@ -17,7 +17,7 @@ from events.base import Event
 from events.memory import MemoryJournal
 from events.session import MarkerAdded, SessionClosed, SessionStarted, TranscriptLine
 from media.video import ffmpeg_exe
-from serve_app.rendering.jobs import JobStore
+from serve_app.rendering.jobs import JobStore, progress_frame
 from serve_app.rendering.models import FrameRequest, ReplayRequest, SequenceRequest
 from serve_app.rendering.outputs import LocalRenders
 from serve_app.rendering.work import RenderWorker
@@ -252,3 +252,20 @@ def test_output_store_is_content_addressed(tmp_path: Path) -> None:
     assert found is not None and found[0].read_bytes() == b"abc"
     assert store.lookup("r-../../etc/passwd") is None
     assert store.lookup("r-" + "0" * 64) is None
+
+
+def test_jobs_indexed_by_session(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs")
+    a = store.create("replay", {}, session_id="s1")
+    store.create("replay", {}, session_id="s2")
+    b = store.create("replay", {}, session_id="s1")
+    store.update(b["job_id"], status="done", result={"frames": 3}, progress=1.0)
+    mine = store.for_session("s1")
+    assert [j["job_id"] for j in mine] == [a["job_id"], b["job_id"]]
+    frame = progress_frame(mine[1])
+    assert frame["type"] == "progress" and frame["result"] == {"frames": 3}
+    assert "result" not in progress_frame(mine[0])
+    assert store.for_session("nobody") == []
+    with pytest.raises(ValueError, match="bad session id"):
+        store.for_session("../etc")
+    assert store.get("../../x") is None
