@@ -103,6 +103,7 @@ def build_app(args: AppArgs | dict[str, Any]) -> Application:
         ray_actor_options={"num_cpus": settings.renderer_num_cpus},
         max_ongoing_requests=settings.renderer_max_ongoing_requests,
         autoscaling_config=settings.renderer_autoscaling(),
+        graceful_shutdown_timeout_s=settings.renderer_graceful_shutdown_s,
     )
     deployments: dict[str, Application] = {"renderer": renderer.bind(config)}
     return Ingress.options(  # type: ignore[attr-defined,no-any-return]

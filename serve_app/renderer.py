@@ -39,6 +39,8 @@ _DEFAULTS = Settings()
     ray_actor_options={"num_cpus": _DEFAULTS.renderer_num_cpus},
     max_ongoing_requests=_DEFAULTS.renderer_max_ongoing_requests,
     autoscaling_config=_DEFAULTS.renderer_autoscaling(),
+    # a replica chosen for downscaling finishes its renders first (a 10-min replay took ~70 s here)
+    graceful_shutdown_timeout_s=_DEFAULTS.renderer_graceful_shutdown_s,
 )
 class Renderer:
     def __init__(self, settings: dict[str, Any]) -> None:

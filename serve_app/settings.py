@@ -62,6 +62,9 @@ class Settings(BaseModel):
     renderer_upscale_delay_s: float = Field(2.0, ge=0)
     renderer_downscale_delay_s: float = Field(30.0, ge=0)
     renderer_look_back_period_s: float = Field(5.0, gt=0)
+    renderer_graceful_shutdown_s: float = Field(
+        900.0, gt=0, description="How long a replica being scaled down may finish its renders."
+    )
     render_timeout_s: float = Field(
         300.0, gt=0, description="Longest a synchronous video render may take (then use a job)."
     )
