@@ -5,13 +5,14 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from actors.aggregate import Aggregate, Context
-from actors.commands import PatchState, SetEmotion, Touch, TriggerAnimation
+from actors.commands import PatchState, SetEmotion, TakeSnapshot, Touch, TriggerAnimation
 from actors.errors import EntityError
 from events.avatar import (
     AnimationTriggered,
     AvatarCreated,
     AvatarState,
     EmotionSet,
+    SnapshotTaken,
     StatePatched,
     avatar_folder,
 )
@@ -44,6 +45,8 @@ class AvatarAggregate(Aggregate[AvatarState]):
                         intensity=command.intensity,
                     )
                 )
+            case TakeSnapshot(asset_id=asset_id, width=width, height=height):
+                events.append(SnapshotTaken(asset_id=asset_id, width=width, height=height))
             case _:
                 raise EntityError(f"an avatar does not take {type(command).__name__}")
         return events

@@ -41,6 +41,19 @@ class TriggerAnimation(_Command):
     intensity: float = Field(1.0, ge=0, le=1)
 
 
+class TakeSnapshot(_Command):
+    """Record that a snapshot image of the current state was stored as ``asset_id``.
+
+    Issued by the server after it stored the image, so it is not in :data:`AvatarCommand`
+    (WebSocket clients cannot record snapshots that do not exist).
+    """
+
+    command: Literal["take_snapshot"] = "take_snapshot"
+    asset_id: str = Field(min_length=1, max_length=200)
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+
+
 class Touch(_Command):
     """Create the avatar if it does not exist yet (the seed creates avatars on first use)."""
 

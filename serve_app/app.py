@@ -18,7 +18,8 @@ from ray.serve.handle import DeploymentHandle
 from serve_app import gateway, streams
 from serve_app.errors import install_error_handlers
 from serve_app.gateway import Gateway
-from serve_app.routes import avatars, sessions, system
+from serve_app.renderer import Renderer
+from serve_app.routes import avatars, render, sessions, system
 from serve_app.settings import Settings
 
 PREFIX = "/api/v1/avatars"
@@ -37,6 +38,7 @@ def create_app() -> FastAPI:
     app.include_router(system.router)
     app.include_router(system.router, prefix=PREFIX)
     # Routers with literal first segments go before /{avatar_id}/... ones.
+    app.include_router(render.router, prefix=PREFIX)
     app.include_router(sessions.router, prefix=PREFIX)
     app.include_router(streams.router, prefix=PREFIX)
     app.include_router(avatars.router, prefix=PREFIX)
@@ -96,7 +98,14 @@ def build_app(args: AppArgs | dict[str, Any]) -> Application:
     if not isinstance(args, AppArgs):
         args = AppArgs.model_validate(args)
     settings = resolve_settings(args)
-    deployments: dict[str, Application] = {}  # e.g. {"speech": SpeechSynth.bind(...)}
+    config = settings.model_dump(mode="json")
+    renderer = Renderer.options(  # type: ignore[attr-defined]
+        ray_actor_options={"num_cpus": settings.renderer_num_cpus},
+        max_ongoing_requests=settings.renderer_max_ongoing_requests,
+        autoscaling_config=settings.renderer_autoscaling(),
+        graceful_shutdown_timeout_s=settings.renderer_graceful_shutdown_s,
+    )
+    deployments: dict[str, Application] = {"renderer": renderer.bind(config)}
     return Ingress.options(  # type: ignore[attr-defined,no-any-return]
         max_ongoing_requests=settings.ingress_max_ongoing_requests
-    ).bind(settings.model_dump(mode="json"), **deployments)
+    ).bind(config, **deployments)

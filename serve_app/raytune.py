@@ -15,6 +15,10 @@ from pathlib import Path
 
 SERVE_ENV_DEFAULTS: dict[str, str] = {
     "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
+    # Autoscaling metrics (queued and ongoing requests) are pushed every 10 s by default, which
+    # makes a 2 s upscale delay moot: the Renderer reacts to a burst within seconds with 1 s.
+    "RAY_SERVE_HANDLE_AUTOSCALING_METRIC_PUSH_INTERVAL_S": "1",
+    "RAY_SERVE_REPLICA_AUTOSCALING_METRIC_PUSH_INTERVAL_S": "1",
 }
 
 

@@ -51,6 +51,38 @@ class Settings(BaseModel):
     session_ttl_min_s: int = Field(60, ge=1)
     session_ttl_max_s: int = Field(86_400, ge=1)
     ingress_max_ongoing_requests: int = Field(1000, ge=1)
+    renderer_max_replicas: int = Field(4, ge=1, description="Autoscaling ceiling of Renderer.")
+    renderer_num_cpus: float = Field(
+        0.5, gt=0, le=64, description="CPUs a Renderer replica reserves (fractional on laptops)."
+    )
+    renderer_max_ongoing_requests: int = Field(
+        2, ge=1, description="Renders one replica runs at once; more queue at the handle."
+    )
+    renderer_target_ongoing_requests: float = Field(1.0, gt=0)
+    renderer_upscale_delay_s: float = Field(2.0, ge=0)
+    renderer_downscale_delay_s: float = Field(30.0, ge=0)
+    renderer_look_back_period_s: float = Field(5.0, gt=0)
+    renderer_graceful_shutdown_s: float = Field(
+        900.0, gt=0, description="How long a replica being scaled down may finish its renders."
+    )
+    render_timeout_s: float = Field(
+        300.0, gt=0, description="Longest a synchronous video render may take (then use a job)."
+    )
+
+    def renderer_autoscaling(self) -> dict[str, Any]:
+        """The Renderer's ``autoscaling_config`` (Serve's defaults take a minute to react)."""
+        return {
+            "min_replicas": 1,
+            "max_replicas": self.renderer_max_replicas,
+            "target_ongoing_requests": self.renderer_target_ongoing_requests,
+            "upscale_delay_s": self.renderer_upscale_delay_s,
+            "downscale_delay_s": self.renderer_downscale_delay_s,
+            "look_back_period_s": self.renderer_look_back_period_s,
+            # Deprecated in favour of the RAY_SERVE_*_AUTOSCALING_METRIC_PUSH_INTERVAL_S
+            # variables (set to 1 s in serve_app/raytune.py), but still checked against
+            # look_back_period_s (default 10 s would make any look-back under 10 s "invalid").
+            "metrics_interval_s": 1.0,
+        }
 
     @property
     def journal_url(self) -> str:

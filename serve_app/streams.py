@@ -7,6 +7,9 @@ Frames are JSON text (or msgpack binary with ``?format=msgpack``):
 - ``{"type": "heartbeat", "version", "ts"}`` when nothing else was sent for a while;
 - ``{"type": "lagged", "from_version"}`` when this subscriber fell behind the entity's buffer;
   the missing events follow, read from the journal (no gap, no duplicate);
+- ``{"type": "progress", "stream": "render", "job_id", "status", "progress", ...}`` on a session
+  stream while one of the session's render jobs (a replay) advances; not persisted, and the
+  last one of a job carries its ``result`` (or ``error``);
 - ``{"type": "ack", "id", "version", "events"}`` / ``{"type": "error", "id", "code", "message"}``
   answer command frames ``{"type": "command", "id", "command": "set_emotion", ...}``; a malformed
   frame gets an error frame and the connection stays open.
@@ -30,6 +33,7 @@ from actors.errors import EntityError
 from actors.naming import Kind, check_id
 from serve_app import gateway
 from serve_app.gateway import Gateway
+from serve_app.rendering.jobs import TERMINAL, open_job_store, progress_frame
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +240,28 @@ async def avatar_stream(
             await ws.close(1011)
 
 
+async def pump_render_progress(
+    gw: Gateway, sock: FrameSocket, session_id: str, every_s: float = 0.5
+) -> None:
+    """Forever: a ``progress`` frame whenever one of the session's render jobs moves on.
+
+    Jobs already finished when the stream opened are not repeated.
+    """
+    jobs = open_job_store(gw.settings.data_dir)
+    sent: dict[str, tuple[str, int]] = {
+        j["job_id"]: (j["status"], j["frames_done"])
+        for j in await asyncio.to_thread(jobs.for_session, session_id)
+        if j["status"] in TERMINAL
+    }
+    while True:
+        for job in await asyncio.to_thread(jobs.for_session, session_id):
+            key = (job["status"], job["frames_done"])
+            if sent.get(job["job_id"]) != key:
+                sent[job["job_id"]] = key
+                await sock.send(progress_frame(job))
+        await asyncio.sleep(every_s)
+
+
 def _ends_session(event: dict[str, Any]) -> bool:
     return event["type"] in ("SessionClosed", "SessionExpired")
 
@@ -285,6 +311,7 @@ async def session_stream(ws: WebSocket, session_id: str, format: str = "json") -
                 until=_ends_session,
             ),
             pump(gw, sock, "avatar", avatar_id, avatar["version"], heartbeat=False),
+            pump_render_progress(gw, sock, session_id),
             serve_commands(gw, sock, avatar_id, session_id),
         )
         await ws.close(1000, "session ended")

@@ -25,6 +25,12 @@ TEST_SETTINGS: dict[str, Any] = {
     "snapshot_every": 20,
     "passivate_after_s": 6.0,
     "max_live_actors": 500,
+    # the renderer scales up within seconds and back down 2 s after a burst (tests stay short)
+    "renderer_max_replicas": 3,
+    "renderer_num_cpus": 0.25,
+    "renderer_upscale_delay_s": 1.0,
+    "renderer_downscale_delay_s": 2.0,
+    "renderer_look_back_period_s": 2.0,
 }
 
 

@@ -1,0 +1,96 @@
+"""The Renderer deployment: replicas that draw and encode, scaled by Serve on their own.
+
+The ingress calls it through a ``DeploymentHandle``. Work runs in threads (skia and ffmpeg
+release the GIL for most of it), so a replica's event loop keeps answering Serve's health and
+metrics calls while it renders. Expected failures come back as data
+(``{"error": {"status", "code", "message"}}``) rather than exceptions across the handle.
+
+``autoscaling_config`` and ``num_cpus`` are set from :class:`~serve_app.settings.Settings` in
+:func:`serve_app.app.build_app`; the values below are the same defaults, for ``ray_config.yaml``
+readers. A replica reserves half a CPU: on a 2-core laptop whole-CPU replicas would starve the
+actors and the ingress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any
+
+from ray import serve
+
+from actors.naming import Kind, stream_id
+from actors.remote import shared_journal
+from events.avatar import AvatarState
+from serve_app.rendering.jobs import open_job_store
+from serve_app.rendering.models import FrameRequest, SequenceRequest
+from serve_app.rendering.outputs import open_output_store
+from serve_app.rendering.work import RenderFailure, RenderWorker
+from serve_app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_DEFAULTS = Settings()
+
+
+@serve.deployment(
+    name="Renderer",
+    ray_actor_options={"num_cpus": _DEFAULTS.renderer_num_cpus},
+    max_ongoing_requests=_DEFAULTS.renderer_max_ongoing_requests,
+    autoscaling_config=_DEFAULTS.renderer_autoscaling(),
+    # a replica chosen for downscaling finishes its renders first (a 10-min replay took ~70 s here)
+    graceful_shutdown_timeout_s=_DEFAULTS.renderer_graceful_shutdown_s,
+)
+class Renderer:
+    def __init__(self, settings: dict[str, Any]) -> None:
+        logging.basicConfig(level=logging.INFO)
+        self.settings = Settings.model_validate(settings)
+        tenant = self.settings.tenant
+
+        def stream_of(kind: str, entity_id: str) -> str:
+            k: Kind = "avatar" if kind == "avatar" else "session"
+            return stream_id(k, tenant, entity_id)
+
+        data_dir = self.settings.data_dir
+        self.worker = RenderWorker(
+            shared_journal(self.settings.journal_url),
+            stream_of,
+            open_output_store(data_dir),
+            open_job_store(data_dir),
+            data_dir / "renders" / "tmp",
+        )
+
+    async def frame(self, request: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any]:
+        """``{"content": bytes, "mime": str}`` of one still frame."""
+        req = FrameRequest.model_validate(request)
+        avatar = None if state is None else AvatarState.model_validate(state)
+        try:
+            content, mime = await asyncio.to_thread(self.worker.frame, req, avatar)
+        except (RenderFailure, ValueError) as e:
+            return {"error": _error(e)}
+        return {"content": content, "mime": mime}
+
+    async def sequence(
+        self, request: dict[str, Any], initial: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Render a sequence synchronously; the stored output's facts."""
+        req = SequenceRequest.model_validate(request)
+        state = None if initial is None else AvatarState.model_validate(initial)
+        try:
+            return await asyncio.to_thread(partial(self.worker.sequence, req, state))
+        except (RenderFailure, ValueError) as e:
+            return {"error": _error(e)}
+
+    async def run_job(self, job_id: str) -> dict[str, Any]:
+        """Run a queued job (progress goes to its record); the final record."""
+        try:
+            return await asyncio.to_thread(self.worker.run_job, job_id)
+        except RenderFailure as e:
+            return {"error": e.to_json()}
+
+
+def _error(e: Exception) -> dict[str, Any]:
+    if isinstance(e, RenderFailure):
+        return e.to_json()
+    return {"status": 422, "code": "validation_error", "message": str(e)}

@@ -1,0 +1,122 @@
+"""Render jobs: one JSON file per job under ``<data_dir>/renders/jobs``.
+
+The ingress creates a job (``queued``, with its payload) and asks a Renderer replica to run it;
+the replica writes ``running`` with its progress, then ``done`` with the output or ``failed``
+with the error. Any ingress replica can answer ``GET /jobs/{id}`` from the file, so jobs do not
+depend on which replica took the request. Writes are atomic (temp file + rename).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Literal
+
+JobStatus = Literal["queued", "running", "done", "failed"]
+TERMINAL: frozenset[str] = frozenset({"done", "failed"})
+JOB_ID_PATTERN = r"^job-[0-9a-f]{32}$"
+_JOB_ID = re.compile(JOB_ID_PATTERN)
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class JobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def create(self, kind: str, payload: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        job = {
+            "job_id": f"job-{uuid.uuid4().hex}",
+            "kind": kind,
+            "status": "queued",
+            "progress": 0.0,
+            "frames_done": 0,
+            "frames_total": None,
+            "created_at": time.time(),
+            "started_at": None,
+            "finished_at": None,
+            "result": None,
+            "error": None,
+            **fields,
+            "payload": payload,
+        }
+        self._write(job)
+        session_id = fields.get("session_id")
+        if session_id is not None:  # index: the session stream reports its jobs' progress
+            index = self._session_dir(session_id)
+            index.mkdir(parents=True, exist_ok=True)
+            (index / job["job_id"]).touch()
+        return job
+
+    def for_session(self, session_id: str) -> list[dict[str, Any]]:
+        """The jobs made for ``session_id`` (replays), oldest first."""
+        index = self._session_dir(session_id)
+        if not index.is_dir():
+            return []
+        jobs = [self.get(p.name) for p in index.iterdir()]
+        return sorted((j for j in jobs if j is not None), key=lambda j: j["created_at"])
+
+    def _session_dir(self, session_id: str) -> Path:
+        if not _SAFE_NAME.match(session_id):
+            raise ValueError(f"bad session id {session_id!r}")
+        return self.root / "by-session" / session_id
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        if not _JOB_ID.match(job_id):
+            return None
+        with contextlib.suppress(OSError, ValueError):
+            job: dict[str, Any] = json.loads((self.root / f"{job_id}.json").read_text())
+            return job
+        return None
+
+    def update(self, job_id: str, **fields: Any) -> dict[str, Any]:
+        """Change ``fields`` of a job (one writer at a time: the replica running it)."""
+        job = self.get(job_id)
+        if job is None:
+            raise KeyError(job_id)
+        job.update(fields)
+        self._write(job)
+        return job
+
+    def _write(self, job: dict[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".job-")
+        with os.fdopen(fd, "w") as f:
+            json.dump(job, f)
+        os.replace(tmp, self.root / f"{job['job_id']}.json")
+
+
+def public_view(job: dict[str, Any]) -> dict[str, Any]:
+    """What clients see of a job (the payload stays internal)."""
+    return {k: v for k, v in job.items() if k != "payload"}
+
+
+def progress_frame(job: dict[str, Any]) -> dict[str, Any]:
+    """A non-persisted ``progress`` frame of a job (session and job WebSocket streams)."""
+    frame = {
+        "type": "progress",
+        "stream": "render",
+        "job_id": job["job_id"],
+        "kind": job["kind"],
+        "status": job["status"],
+        "progress": job["progress"],
+        "frames_done": job["frames_done"],
+        "frames_total": job["frames_total"],
+    }
+    if job["status"] == "done":
+        frame["result"] = job["result"]
+    elif job["status"] == "failed":
+        frame["error"] = job["error"]
+    return frame
+
+
+@functools.cache
+def open_job_store(data_dir: Path) -> JobStore:
+    """The job store under ``data_dir`` (one instance per process and folder)."""
+    return JobStore(Path(data_dir) / "renders" / "jobs")

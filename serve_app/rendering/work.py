@@ -1,0 +1,380 @@
+"""The render worker: plain Python (no Ray) that turns validated specs into images and videos.
+
+The Renderer deployment (``serve_app/renderer.py``) runs one per replica, in threads; a unit
+test drives it directly with the memory journal. Expected failures (unknown session, empty
+event range, bad voice) are :class:`RenderFailure` with an HTTP status; the deployment returns
+them as data rather than raising across the handle.
+
+A session replay reads only the journal: the avatar's state folded up to the session's start
+version, then the avatar's events inside the session window at their recorded times; the
+session's own events give the window and the markers/transcript timing in the result.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from events.avatar import (
+    AnimationTriggered,
+    AvatarState,
+    EmotionSet,
+    SpeechStarted,
+    StatePatched,
+    avatar_folder,
+)
+from events.journal import Journal
+from events.replay import load_state
+from events.session import MarkerAdded, SessionState, TranscriptLine, session_folder
+from media.animation import Cue, FaceParams, Timeline, natural_end_ms, still, timeline_from_records
+from media.animation.params import clamp, vector
+from media.face import PIXEL_FORMAT, FaceRig, RenderOptions
+from media.speech import SpeechError, synthesize
+from media.video import MIME, PcmAudio, encode_image, render_timeline, speech_audio
+from serve_app.rendering.jobs import JobStore
+from serve_app.rendering.models import (
+    FaceOverrides,
+    FrameRequest,
+    Picture,
+    ReplayRequest,
+    SequenceRequest,
+    VideoOptions,
+)
+from serve_app.rendering.outputs import OutputStore
+
+Progress = Callable[[int, int | None], None]
+StreamOf = Callable[[str, str], str]
+"""``stream_of(kind, entity_id)`` -> the journal stream id (the tenant is bound in)."""
+
+_RIG_CACHE = 8
+_PROGRESS_EVERY_S = 0.25
+
+
+class RenderFailure(Exception):
+    """An expected failure with its HTTP status and stable code."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "code": self.code, "message": self.message}
+
+
+def options_of(picture: Picture) -> RenderOptions:
+    return RenderOptions(picture.width, picture.height, picture.shading, picture.quality)
+
+
+def frame_state(state: AvatarState, overrides: FaceOverrides) -> AvatarState:
+    """``state`` with the request's appearance, emotion and face fields applied."""
+    update: dict[str, Any] = {}
+    if overrides.traits is not None:
+        update["traits"] = overrides.traits
+    if overrides.emotion is not None or overrides.intensity is not None:
+        update["emotion"] = state.emotion.model_copy(
+            update={
+                k: v
+                for k, v in (("emotion", overrides.emotion), ("intensity", overrides.intensity))
+                if v is not None
+            }
+        )
+    if overrides.state is not None:
+        update["face"] = state.face.model_copy(update=overrides.state.changes())
+    return state.model_copy(update=update) if update else state
+
+
+def frame_params(state: AvatarState, parameters: dict[str, float] | None) -> FaceParams:
+    """The still face of ``state``, plus explicit blendshape/pose values (then clamped)."""
+    face = still(state)
+    if not parameters:
+        return face
+    return FaceParams.from_row(clamp(face.to_row() + vector(parameters)))
+
+
+def session_seed(session_id: str) -> int:
+    """A replay's idle-motion seed, fixed per session so that replays are identical."""
+    return zlib.crc32(session_id.encode())
+
+
+def sequence_timeline(
+    req: SequenceRequest, initial: AvatarState
+) -> tuple[Timeline, dict[str, PcmAudio]]:
+    """The timeline of a sequence request; speech is synthesised here (espeak-ng)."""
+    if req.traits is not None:
+        initial = initial.model_copy(update={"traits": req.traits})
+    cues: list[Cue] = []
+    clips: dict[str, PcmAudio] = {}
+    for i, s in enumerate(req.speech_cues()):
+        try:
+            spoken = synthesize(s.text, s.voice, rate=s.rate, pitch=s.pitch)
+        except SpeechError as e:
+            raise RenderFailure(422, "speech_failed", f"speech {i}: {e}") from e
+        uid = f"u{i}"
+        clips[uid] = PcmAudio(spoken.pcm.astype(np.int16), spoken.sample_rate)
+        event = SpeechStarted(
+            utterance_id=uid,
+            text=s.text,
+            voice_id=s.voice,
+            duration_ms=spoken.duration_ms,
+            track=spoken.track,
+        )
+        cues.append(Cue(s.at_ms, event))
+    for em in req.emotions:
+        ev = EmotionSet(emotion=em.emotion, intensity=em.intensity, transition_ms=em.transition_ms)
+        cues.append(Cue(em.at_ms, ev))
+    for a in req.animations:
+        anim = AnimationTriggered(
+            name=a.animation, loop=a.loop, duration_ms=a.duration_ms, intensity=a.intensity
+        )
+        cues.append(Cue(a.at_ms, anim))
+    for st in req.states:
+        cues.append(Cue(st.at_ms, StatePatched(patch=st.state)))
+    duration = req.duration_ms or max(1000.0, natural_end_ms(cues))
+    return Timeline.of(initial, cues, duration), clips
+
+
+def resynthesize(timeline: Timeline) -> dict[str, PcmAudio]:
+    """Audio of the recorded utterances, spoken again from their text and voice.
+
+    The lip-sync track comes from the event, so pictures never depend on this; the audio may
+    differ by a few samples between runs (espeak-ng), which nobody hears.
+    """
+    clips: dict[str, PcmAudio] = {}
+    for c in timeline.cues:
+        ev = c.event
+        if isinstance(ev, SpeechStarted) and ev.utterance_id not in clips:
+            try:
+                spoken = synthesize(ev.text, ev.voice_id)
+            except SpeechError:
+                continue  # a voice no longer installed: the video stays silent there
+            clips[ev.utterance_id] = PcmAudio(spoken.pcm.astype(np.int16), spoken.sample_rate)
+    return clips
+
+
+class RenderWorker:
+    """Renders frames, sequences and session replays; stores outputs; runs jobs."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        stream_of: StreamOf,
+        outputs: OutputStore,
+        jobs: JobStore,
+        work_dir: Path,
+    ) -> None:
+        self.journal = journal
+        self.stream_of = stream_of
+        self.outputs = outputs
+        self.jobs = jobs
+        self.work_dir = Path(work_dir)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._rigs: OrderedDict[tuple[Any, RenderOptions], FaceRig] = OrderedDict()
+        self._rig_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ frames
+
+    def frame(self, req: FrameRequest, state: AvatarState | None) -> tuple[bytes, str]:
+        """One encoded still frame and its MIME type."""
+        drawn = frame_state(state or AvatarState(), req)
+        params = frame_params(drawn, req.parameters)
+        options = options_of(req)
+        with self._rig_lock:  # a rig draws into its own buffer: one frame at a time
+            rig = self._rig(drawn.traits, options)
+            pixels = rig.render(params)
+            data = encode_image(pixels, req.format, pixel_format=PIXEL_FORMAT, engine="skia")
+        return data, MIME[req.format]
+
+    def _rig(self, traits: Any, options: RenderOptions) -> FaceRig:
+        key = (traits, options)
+        rig = self._rigs.get(key)
+        if rig is None:
+            rig = self._rigs[key] = FaceRig(traits, options)
+            while len(self._rigs) > _RIG_CACHE:
+                self._rigs.popitem(last=False)
+        else:
+            self._rigs.move_to_end(key)
+        return rig
+
+    # ------------------------------------------------------------------ videos
+
+    def sequence(
+        self,
+        req: SequenceRequest,
+        initial: AvatarState | None,
+        progress: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Render a sequence request (a timeline, or a range of the avatar's events)."""
+        if req.events is not None:
+            assert req.avatar_id is not None  # checked by the model
+            timeline = self.events_timeline(
+                req.avatar_id, req.events.from_version, req.events.to_version
+            )
+            clips = resynthesize(timeline)
+        else:
+            timeline, clips = sequence_timeline(req, initial or AvatarState())
+        return self._video(timeline, clips, req, req.seed, f"sequence.{req.format}", progress)
+
+    def events_timeline(
+        self, avatar_id: str, from_version: int, to_version: int | None
+    ) -> Timeline:
+        stream = self.stream_of("avatar", avatar_id)
+        highest = self.journal.highest_version(stream)
+        if highest == 0:
+            raise RenderFailure(404, "avatar_not_found", f"avatar {avatar_id!r} not found")
+        if from_version > highest or (to_version is not None and to_version < from_version):
+            raise RenderFailure(
+                422,
+                "validation_error",
+                f"no events in {from_version}..{to_version} (highest {highest})",
+            )
+        before = load_state(self.journal, stream, avatar_folder, version=from_version - 1)
+        records = self.journal.read(stream, from_version, to_version)
+        return timeline_from_records(before, records, records[0].recorded_at)
+
+    def replay(
+        self, session_id: str, opts: ReplayRequest, progress: Progress | None = None
+    ) -> dict[str, Any]:
+        """A session's video, rebuilt from the journal alone."""
+        timeline, session, session_records = self.session_timeline(session_id)
+        seed = session_seed(session_id) if opts.seed is None else opts.seed
+        result = self._video(
+            timeline, resynthesize(timeline), opts, seed, f"{session_id}.{opts.format}", progress
+        )
+        start = session.started_at or 0.0
+        result["session_id"] = session_id
+        result["avatar_id"] = session.avatar_id
+        result["markers"] = [
+            {"label": r.event.label, "at_ms": round((r.recorded_at - start) * 1000.0, 1)}
+            for r in session_records
+            if isinstance(r.event, MarkerAdded)
+        ]
+        result["transcript"] = [
+            {
+                "speaker": r.event.speaker,
+                "text": r.event.text,
+                "at_ms": round((r.recorded_at - start) * 1000.0, 1),
+            }
+            for r in session_records
+            if isinstance(r.event, TranscriptLine)
+        ]
+        return result
+
+    def session_timeline(self, session_id: str) -> tuple[Timeline, SessionState, list[Any]]:
+        s_stream = self.stream_of("session", session_id)
+        session_records = self.journal.read(s_stream)
+        if not session_records:
+            raise RenderFailure(404, "session_not_found", f"session {session_id!r} not found")
+        session = session_folder.fold(session_folder.initial(), session_records)
+        if session.started_at is None:
+            raise RenderFailure(409, "session_not_started", f"session {session_id!r} never started")
+        a_stream = self.stream_of("avatar", session.avatar_id)
+        before = load_state(
+            self.journal, a_stream, avatar_folder, version=session.avatar_version_start
+        )
+        records = self.journal.read(
+            a_stream, session.avatar_version_start + 1, session.avatar_version_end
+        )
+        timeline = timeline_from_records(before, records, session.started_at, session.ended_at)
+        return timeline, session, session_records
+
+    def _video(
+        self,
+        timeline: Timeline,
+        clips: dict[str, PcmAudio],
+        opts: VideoOptions,
+        seed: int,
+        name: str,
+        progress: Progress | None,
+    ) -> dict[str, Any]:
+        audio = speech_audio(timeline, clips)
+        with tempfile.TemporaryDirectory(dir=self.work_dir, prefix="render-") as tmp:
+            path = Path(tmp) / f"out.{opts.format}"
+            started = time.perf_counter()
+            done = render_timeline(
+                timeline,
+                path,
+                fmt=opts.format,
+                fps=opts.fps,
+                options=options_of(opts),
+                seed=seed,
+                audio=audio,
+                progress=progress,
+            )
+            wall = time.perf_counter() - started
+            stored = self.outputs.put_file(
+                path,
+                name=name,
+                kind="image" if opts.format == "gif" else "video",
+                mime=MIME[opts.format],
+            )
+        return {
+            **stored.to_json(),
+            "format": opts.format,
+            "width": opts.width,
+            "height": opts.height,
+            "fps": opts.fps,
+            "frames": done.frames,
+            "duration_s": done.duration_s,
+            "has_audio": done.has_audio,
+            "seed": seed,
+            "render_s": round(wall, 3),
+        }
+
+    # ------------------------------------------------------------------ jobs
+
+    def run_job(self, job_id: str) -> dict[str, Any]:
+        """Run a queued job to its end, recording progress; returns the final job record."""
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise RenderFailure(404, "job_not_found", f"job {job_id!r} not found")
+        if job["status"] != "queued":
+            return job
+        self.jobs.update(job_id, status="running", started_at=time.time())
+        last = [0.0]
+
+        def progress(frames: int, total: int | None) -> None:
+            now = time.monotonic()
+            if now - last[0] < _PROGRESS_EVERY_S and frames != total:
+                return
+            last[0] = now
+            self.jobs.update(
+                job_id,
+                frames_done=frames,
+                frames_total=total,
+                progress=round(frames / total, 4) if total else 0.0,
+            )
+
+        payload = job["payload"]
+        try:
+            if job["kind"] == "replay":
+                opts = ReplayRequest.model_validate(payload["options"])
+                result = self.replay(payload["session_id"], opts, progress)
+            else:
+                req = SequenceRequest.model_validate(payload["request"])
+                initial = payload.get("initial")
+                state = None if initial is None else AvatarState.model_validate(initial)
+                result = self.sequence(req, state, progress)
+        except RenderFailure as e:
+            return self.jobs.update(
+                job_id, status="failed", finished_at=time.time(), error=e.to_json()
+            )
+        except Exception as e:  # the job records every failure; the caller sees it there
+            err = {"status": 500, "code": "render_failed", "message": f"{type(e).__name__}: {e}"}
+            return self.jobs.update(job_id, status="failed", finished_at=time.time(), error=err)
+        return self.jobs.update(
+            job_id,
+            status="done",
+            finished_at=time.time(),
+            progress=1.0,
+            frames_done=result["frames"],
+            frames_total=result["frames"],
+            result=result,
+        )

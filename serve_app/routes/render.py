@@ -1,0 +1,330 @@
+"""Render routes: still frames, sequences to video, snapshots, session replays as jobs.
+
+The ingress validates, reads what the renderer needs (an avatar's current state), and calls the
+Renderer deployment through its handle; replicas do the drawing and encoding. Long renders
+(session replays, ``"background": true`` sequences) are jobs: 202 with a job id, then
+``GET /jobs/{id}`` or the ``/jobs/{id}/stream`` WebSocket for progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, JSONResponse
+from ray.serve.handle import DeploymentHandle
+
+from actors.commands import TakeSnapshot
+from serve_app import gateway
+from serve_app.errors import ApiError, not_found
+from serve_app.gateway import Gateway
+from serve_app.http import set_version
+from serve_app.rendering.jobs import TERMINAL, open_job_store, public_view
+from serve_app.rendering.models import FrameRequest, ReplayRequest, SequenceRequest
+from serve_app.rendering.outputs import open_output_store
+from serve_app.routes.deps import AvatarId, GatewayDep, SessionId
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["render"])
+
+_background: set[asyncio.Task[None]] = set()
+_JOB_POLL_S = 0.2
+
+
+_outputs = open_output_store
+_jobs = open_job_store
+
+
+def _renderer(gw: Gateway) -> DeploymentHandle[Any]:
+    handle = gw.deployments.get("renderer")
+    if handle is None:
+        raise ApiError(503, "unavailable", "no renderer deployment in this application")
+    return handle
+
+
+def _raise_for(out: dict[str, Any]) -> None:
+    err = out.get("error")
+    if err is not None:
+        raise ApiError(err["status"], err["code"], err["message"])
+
+
+async def _existing_avatar(gw: Gateway, avatar_id: str) -> dict[str, Any]:
+    """The current view of an avatar that exists; 404 otherwise (renders never record one).
+
+    One call to the avatar's entity (no journal read first): renders are latency-bound.
+    """
+    view: dict[str, Any] = await gw.directory.call("avatar", gw.tenant, avatar_id, "view")
+    if view["version"] == 0:
+        raise not_found("avatar", avatar_id)
+    return view
+
+
+async def _render_frame(gw: Gateway, req: FrameRequest, response_kind: str = "") -> Response:
+    state = None
+    version = None
+    if req.avatar_id is not None:
+        view = await _existing_avatar(gw, req.avatar_id)
+        state, version = view["state"], view["version"]
+    out = await _renderer(gw).frame.remote(req.model_dump(mode="json"), state)
+    _raise_for(out)
+    headers = {"Cache-Control": "no-store"}
+    if version is not None:
+        headers["X-Avatar-Version"] = str(version)
+    if req.response == "url":
+        stored = await asyncio.to_thread(
+            _outputs(gw.settings.data_dir).put_bytes,
+            out["content"],
+            name=f"{req.avatar_id or 'frame'}.{req.format}",
+            kind="image",
+            mime=out["mime"],
+        )
+        body = {
+            **stored.to_json(),
+            "avatar_id": req.avatar_id,
+            "format": req.format,
+            "width": req.width,
+            "height": req.height,
+            "version": version,
+        }
+        return JSONResponse(body, headers=headers)
+    return Response(out["content"], media_type=out["mime"], headers=headers)
+
+
+_IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}, "application/json": {}},
+        "description": "The image, or its asset URL and checksum with response='url'.",
+    }
+}
+
+
+@router.post(
+    "/render",
+    summary="Render one frame (an avatar's current state, or given parameters)",
+    responses=_IMAGE_RESPONSES,
+)
+async def render_frame(body: FrameRequest, gw: GatewayDep) -> Response:
+    return await _render_frame(gw, body)
+
+
+@router.post(
+    "/render/sequence",
+    summary="Render a timeline (speech, emotions, animations) or an avatar's events to video",
+    status_code=200,
+    responses={202: {"description": "Accepted as a job (background=true)."}},
+)
+async def render_sequence(body: SequenceRequest, gw: GatewayDep) -> Response:
+    initial = None
+    if body.avatar_id is not None:
+        view = await _existing_avatar(gw, body.avatar_id)
+        initial = view["state"]
+    if body.background:
+        jobs = _jobs(gw.settings.data_dir)
+        job = await asyncio.to_thread(
+            jobs.create,
+            "sequence",
+            {"request": body.model_dump(mode="json"), "initial": initial},
+            avatar_id=body.avatar_id,
+        )
+        _start_job(gw, job["job_id"])
+        return _accepted(job)
+    try:
+        out = await asyncio.wait_for(
+            _renderer(gw).sequence.remote(body.model_dump(mode="json"), initial),
+            gw.settings.render_timeout_s,
+        )
+    except TimeoutError as e:
+        raise ApiError(
+            503, "render_timeout", "the render took too long; use background=true"
+        ) from e
+    _raise_for(out)
+    if body.response == "video":
+        found = _outputs(gw.settings.data_dir).lookup(out["asset_id"])
+        if found is None:
+            raise ApiError(500, "output_missing", "the rendered file is gone")
+        return _file(*found)
+    return JSONResponse(out)
+
+
+@router.get("/render/outputs/{output_id}", summary="Download a rendered file")
+async def render_output(output_id: str, gw: GatewayDep) -> Response:
+    found = _outputs(gw.settings.data_dir).lookup(output_id)
+    if found is None:
+        raise not_found("output", output_id)
+    return _file(*found)
+
+
+def _file(path: Path, info: Any) -> FileResponse:
+    return FileResponse(
+        path,
+        media_type=info.mime,
+        filename=info.name,
+        headers={
+            "ETag": f'"{info.sha256}"',
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "X-Checksum-Sha256": info.sha256,
+        },
+    )
+
+
+@router.post(
+    "/session/{session_id}/replay",
+    status_code=202,
+    summary="Rebuild a session's video from its event log (a render job)",
+)
+async def replay_session(
+    session_id: SessionId,
+    gw: GatewayDep,
+    body: Annotated[ReplayRequest | None, Body()] = None,
+) -> JSONResponse:
+    await gw.require_session(session_id)
+    opts = body or ReplayRequest()
+    jobs = _jobs(gw.settings.data_dir)
+    job = await asyncio.to_thread(
+        jobs.create,
+        "replay",
+        {"session_id": session_id, "options": opts.model_dump(mode="json")},
+        session_id=session_id,
+    )
+    _start_job(gw, job["job_id"])
+    return _accepted(job)
+
+
+def _accepted(job: dict[str, Any]) -> JSONResponse:
+    job_id = job["job_id"]
+    return JSONResponse(
+        {
+            **public_view(job),
+            "url": f"/api/v1/avatars/jobs/{job_id}",
+            "stream": f"/api/v1/avatars/jobs/{job_id}/stream",
+        },
+        status_code=202,
+        headers={"Location": f"/api/v1/avatars/jobs/{job_id}"},
+    )
+
+
+def _start_job(gw: Gateway, job_id: str) -> None:
+    """Hand the job to a renderer replica; a failure to even run it is recorded on the job."""
+    handle = _renderer(gw)
+    jobs = _jobs(gw.settings.data_dir)
+
+    async def drive() -> None:
+        try:
+            await handle.run_job.remote(job_id)
+        except Exception as e:
+            log.exception("render job %s failed in the renderer", job_id)
+            err = {"status": 500, "code": "render_failed", "message": f"{type(e).__name__}: {e}"}
+            with contextlib.suppress(KeyError):
+                await asyncio.to_thread(jobs.update, job_id, status="failed", error=err)
+
+    task = asyncio.create_task(drive())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+@router.get("/jobs/{job_id}", summary="A render job: status, progress, result")
+async def get_job(job_id: str, gw: GatewayDep) -> dict[str, Any]:
+    job = await asyncio.to_thread(_jobs(gw.settings.data_dir).get, job_id)
+    if job is None:
+        raise not_found("job", job_id)
+    return public_view(job)
+
+
+@router.websocket("/jobs/{job_id}/stream")
+async def job_stream(ws: WebSocket, job_id: str) -> None:
+    """``{"type": "progress", ...job}`` frames as the job advances (not persisted), then a last
+    ``{"type": "done"|"failed", ...job}`` frame; closes 1000 (4404 for an unknown job)."""
+    await ws.accept()
+    jobs = _jobs(gateway.current().settings.data_dir)
+    job = await asyncio.to_thread(jobs.get, job_id)
+    if job is None:
+        await ws.close(4404, "job not found")
+        return
+    last: str | None = None
+    try:
+        while True:
+            job = await asyncio.to_thread(jobs.get, job_id)
+            if job is None:  # pragma: no cover - jobs are never deleted while streamed
+                break
+            view = public_view(job)
+            text = json.dumps(view, sort_keys=True)
+            if text != last:
+                last = text
+                kind = job["status"] if job["status"] in TERMINAL else "progress"
+                await ws.send_text(json.dumps({"type": kind, **view}))
+            if job["status"] in TERMINAL:
+                break
+            await asyncio.sleep(_JOB_POLL_S)
+        await ws.close(1000)
+    except WebSocketDisconnect:
+        return
+
+
+@router.post(
+    "/{avatar_id}/render",
+    summary="Render one frame of this avatar",
+    responses=_IMAGE_RESPONSES,
+)
+async def render_avatar(
+    avatar_id: AvatarId,
+    gw: GatewayDep,
+    body: Annotated[FrameRequest | None, Body()] = None,
+) -> Response:
+    req = (body or FrameRequest()).model_copy(update={"avatar_id": avatar_id})
+    return await _render_frame(gw, req)
+
+
+@router.get(
+    "/{avatar_id}/snapshot",
+    summary="PNG of the avatar's current state",
+    responses={200: {"content": {"image/png": {}}}},
+)
+async def get_snapshot(
+    avatar_id: AvatarId,
+    gw: GatewayDep,
+    width: int = Query(512, ge=64, le=4096),
+    height: int = Query(512, ge=64, le=4096),
+) -> Response:
+    req = FrameRequest(avatar_id=avatar_id, width=width, height=height, format="png")
+    return await _render_frame(gw, req)
+
+
+@router.post(
+    "/{avatar_id}/snapshot",
+    summary="Store a PNG of the current state as an asset and record SnapshotTaken",
+)
+async def take_snapshot(
+    avatar_id: AvatarId,
+    gw: GatewayDep,
+    response: Response,
+    width: int = Query(512, ge=64, le=4096),
+    height: int = Query(512, ge=64, le=4096),
+) -> dict[str, Any]:
+    view = await _existing_avatar(gw, avatar_id)
+    req = FrameRequest(avatar_id=avatar_id, width=width, height=height, format="png")
+    out = await _renderer(gw).frame.remote(req.model_dump(mode="json"), view["state"])
+    _raise_for(out)
+    stored = await asyncio.to_thread(
+        _outputs(gw.settings.data_dir).put_bytes,
+        out["content"],
+        name=f"{avatar_id}-v{view['version']}.png",
+        kind="image",
+        mime="image/png",
+    )
+    cmd = TakeSnapshot(asset_id=stored.asset_id, width=width, height=height)
+    result = await gw.command("avatar", avatar_id, cmd)
+    set_version(response, result["version"])
+    return {
+        **stored.to_json(),
+        "avatar_id": avatar_id,
+        "width": width,
+        "height": height,
+        "state_version": view["version"],
+        "version": result["version"],
+    }

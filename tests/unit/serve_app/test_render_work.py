@@ -1,0 +1,271 @@
+"""The render worker without Ray: frames, sequences, session replays from a memory journal,
+jobs, the output store and the request models' limits."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from events.avatar import AnimationTriggered, AvatarCreated, EmotionSet, StatePatch, StatePatched
+from events.base import Event
+from events.memory import MemoryJournal
+from events.session import MarkerAdded, SessionClosed, SessionStarted, TranscriptLine
+from media.video import ffmpeg_exe
+from serve_app.rendering.jobs import JobStore, progress_frame
+from serve_app.rendering.models import FrameRequest, ReplayRequest, SequenceRequest
+from serve_app.rendering.outputs import LocalRenders
+from serve_app.rendering.work import RenderWorker
+
+pytestmark = pytest.mark.timeout(120)
+
+T0 = 1_700_000_000.0
+
+
+def stream_of(kind: str, entity_id: str) -> str:
+    return f"{kind}:t:{entity_id}"
+
+
+@pytest.fixture
+def journal() -> MemoryJournal:
+    return MemoryJournal()
+
+
+@pytest.fixture
+def worker(journal: MemoryJournal, tmp_path: Path) -> RenderWorker:
+    return RenderWorker(
+        journal,
+        stream_of,
+        LocalRenders(tmp_path / "files"),
+        JobStore(tmp_path / "jobs"),
+        tmp_path / "tmp",
+    )
+
+
+def put(journal: MemoryJournal, stream: str, at: float, *events: Event) -> None:
+    journal.append(stream, list(events), recorded_at=at)
+
+
+def recorded_session(journal: MemoryJournal, closed: bool = True) -> None:
+    """An avatar made sad before the session; during it: happy at +0.5 s, a nod at +1 s, a
+    gaze change at +1.5 s; closed at +2.4 s; an event after the close is outside the window."""
+    a, s = stream_of("avatar", "ada"), stream_of("session", "s1")
+    put(journal, a, T0 - 10, AvatarCreated(avatar_id="ada", tenant="t"))
+    put(journal, a, T0 - 5, EmotionSet(emotion="sad", intensity=0.9, transition_ms=0))
+    put(
+        journal,
+        s,
+        T0,
+        SessionStarted(
+            session_id="s1",
+            tenant="t",
+            avatar_id="ada",
+            avatar_version=2,
+            ttl_seconds=600,
+            expires_at=T0 + 600,
+        ),
+    )
+    put(journal, a, T0 + 0.5, EmotionSet(emotion="happy", intensity=0.8, transition_ms=200))
+    put(journal, s, T0 + 0.7, MarkerAdded(label="q1"))
+    put(journal, a, T0 + 1.0, AnimationTriggered(name="nod", duration_ms=800))
+    put(journal, s, T0 + 1.2, TranscriptLine(speaker="user", text="hi"))
+    put(journal, a, T0 + 1.5, StatePatched(patch=StatePatch(gaze_x=0.5)))
+    if closed:
+        put(journal, s, T0 + 2.4, SessionClosed(avatar_version=5))
+        put(journal, a, T0 + 3.0, EmotionSet(emotion="angry", intensity=1.0, transition_ms=0))
+
+
+def framemd5(path: Path) -> list[str]:
+    out = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "pipe:"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [line.rsplit(",", 1)[1].strip() for line in out.splitlines() if not line.startswith("#")]
+
+
+def file_of(tmp_path: Path, result: dict[str, Any]) -> Path:
+    return tmp_path / "files" / result["asset_id"]
+
+
+# ---------------------------------------------------------------------------- models
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"width": 16384, "height": 16384},
+        {"width": 4097},
+        {"height": 63},
+        {"format": "bmp"},
+        {"resolution": "15360x8640"},
+        {"parameters": {"noSuchShape": 1.0}},
+        {"emotion": "ecstatic"},
+    ],
+)
+def test_frame_request_refuses_bad_input(body: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        FrameRequest.model_validate(body)
+
+
+def test_frame_request_accepts_seed_forms() -> None:
+    req = FrameRequest.model_validate({"resolution": "1920x1080", "format": "JPG"})
+    assert (req.width, req.height, req.format) == (1920, 1080, "jpeg")
+    assert FrameRequest.model_validate({"width": 4096, "height": 64}).width == 4096
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},  # nothing to render
+        {"text": "hi", "format": "avi"},
+        {"text": "hi", "fps": 120},
+        {"text": "hi", "width": 16384},
+        {"events": {"from_version": 1}},  # events need an avatar
+        {"avatar_id": "a", "events": {"from_version": 1}, "text": "hi"},
+    ],
+)
+def test_sequence_request_refuses_bad_input(body: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        SequenceRequest.model_validate(body)
+
+
+# ---------------------------------------------------------------------------- frames
+
+
+@pytest.mark.parametrize(
+    ("fmt", "magic", "mime"),
+    [
+        ("png", b"\x89PNG", "image/png"),
+        ("jpeg", b"\xff\xd8\xff", "image/jpeg"),
+        ("webp", b"RIFF", "image/webp"),
+    ],
+)
+def test_frame_formats(worker: RenderWorker, fmt: str, magic: bytes, mime: str) -> None:
+    data, got = worker.frame(FrameRequest(format=fmt, width=96, height=80), None)  # type: ignore[arg-type]
+    assert data.startswith(magic) and got == mime
+
+
+def decode_png(data: bytes) -> np.ndarray[Any, Any]:
+    import skia
+
+    image = skia.Image.MakeFromEncoded(skia.Data.MakeWithCopy(data))
+    return np.asarray(image.toarray())
+
+
+def test_frame_parameters_and_emotion_change_the_picture(worker: RenderWorker) -> None:
+    base = decode_png(worker.frame(FrameRequest(width=128, height=128), None)[0])
+    opened = decode_png(
+        worker.frame(FrameRequest(width=128, height=128, parameters={"jawOpen": 1.0}), None)[0]
+    )
+    happy = decode_png(worker.frame(FrameRequest(width=128, height=128, emotion="happy"), None)[0])
+    assert base.shape[:2] == (128, 128)
+    assert not np.array_equal(base, opened)
+    assert not np.array_equal(base, happy)
+    # drawing the same request twice gives the same pixels (rig cache reused)
+    again = decode_png(worker.frame(FrameRequest(width=128, height=128), None)[0])
+    assert np.array_equal(base, again)
+
+
+# ---------------------------------------------------------------------------- replays
+
+
+def test_session_timeline_comes_from_the_journal_window(
+    worker: RenderWorker, journal: MemoryJournal
+) -> None:
+    recorded_session(journal)
+    timeline, session, _ = worker.session_timeline("s1")
+    assert timeline.initial.emotion.emotion == "sad"  # folded up to the start version
+    assert timeline.duration_ms == pytest.approx(2400.0)
+    kinds = [(round(c.at_ms), type(c.event).__name__) for c in timeline.cues]
+    assert kinds == [(500, "EmotionSet"), (1000, "AnimationTriggered"), (1500, "StatePatched")]
+    assert session.status == "closed"
+
+
+def test_open_session_plays_to_its_last_event(worker: RenderWorker, journal: MemoryJournal) -> None:
+    recorded_session(journal, closed=False)
+    timeline, _, _ = worker.session_timeline("s1")
+    assert timeline.duration_ms == pytest.approx(2300.0)  # the nod ends at 1.8 s, + 0.5 s
+
+
+def test_two_replays_have_identical_frames(
+    worker: RenderWorker, journal: MemoryJournal, tmp_path: Path
+) -> None:
+    recorded_session(journal)
+    opts = ReplayRequest(width=96, height=96, fps=30)
+    first = worker.replay("s1", opts)
+    hashes = framemd5(file_of(tmp_path, first))
+    second = worker.replay("s1", opts)
+    assert first["frames"] == 72 and len(hashes) == 72  # 2.4 s x 30 fps
+    assert framemd5(file_of(tmp_path, second)) == hashes
+    assert len(set(hashes)) > 10  # it moves
+    assert [m["label"] for m in first["markers"]] == ["q1"]
+    assert first["transcript"][0]["at_ms"] == pytest.approx(1200.0)
+    path = file_of(tmp_path, first)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == first["sha256"]
+
+
+def test_unknown_session_fails_the_job_with_404(worker: RenderWorker) -> None:
+    job = worker.jobs.create("replay", {"session_id": "nope", "options": {}})
+    done = worker.run_job(job["job_id"])
+    assert done["status"] == "failed" and done["error"]["status"] == 404
+
+
+def test_replay_job_records_progress_and_result(
+    worker: RenderWorker, journal: MemoryJournal, tmp_path: Path
+) -> None:
+    recorded_session(journal)
+    opts = ReplayRequest(width=64, height=64, format="webm")
+    job = worker.jobs.create("replay", {"session_id": "s1", "options": opts.model_dump()})
+    assert job["status"] == "queued"
+    done = worker.run_job(job["job_id"])
+    assert done["status"] == "done" and done["progress"] == 1.0
+    assert done["frames_done"] == done["frames_total"] == 72
+    assert done["result"]["mime"] == "video/webm"
+    assert file_of(tmp_path, done["result"]).stat().st_size == done["result"]["size"]
+    assert worker.run_job(job["job_id"])["finished_at"] == done["finished_at"]  # runs once
+
+
+def test_event_range_sequence(worker: RenderWorker, journal: MemoryJournal) -> None:
+    recorded_session(journal)
+    req = SequenceRequest(
+        avatar_id="ada", events={"from_version": 3, "to_version": 4}, width=64, height=64
+    )
+    timeline = worker.events_timeline("ada", 3, 4)
+    assert [round(c.at_ms) for c in timeline.cues] == [0, 500]
+    out = worker.sequence(req, None)
+    assert out["frames"] == round(timeline.duration_ms / 1000 * 30)
+
+
+def test_output_store_is_content_addressed(tmp_path: Path) -> None:
+    store = LocalRenders(tmp_path / "o")
+    a = store.put_bytes(b"abc", name="a.png", kind="image", mime="image/png")
+    b = store.put_bytes(b"abc", name="b.png", kind="image", mime="image/png")
+    assert a.asset_id == b.asset_id == f"r-{hashlib.sha256(b'abc').hexdigest()}"
+    found = store.lookup(a.asset_id)
+    assert found is not None and found[0].read_bytes() == b"abc"
+    assert store.lookup("r-../../etc/passwd") is None
+    assert store.lookup("r-" + "0" * 64) is None
+
+
+def test_jobs_indexed_by_session(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs")
+    a = store.create("replay", {}, session_id="s1")
+    store.create("replay", {}, session_id="s2")
+    b = store.create("replay", {}, session_id="s1")
+    store.update(b["job_id"], status="done", result={"frames": 3}, progress=1.0)
+    mine = store.for_session("s1")
+    assert [j["job_id"] for j in mine] == [a["job_id"], b["job_id"]]
+    frame = progress_frame(mine[1])
+    assert frame["type"] == "progress" and frame["result"] == {"frames": 3}
+    assert "result" not in progress_frame(mine[0])
+    assert store.for_session("nobody") == []
+    with pytest.raises(ValueError, match="bad session id"):
+        store.for_session("../etc")
+    assert store.get("../../x") is None
