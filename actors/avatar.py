@@ -5,15 +5,33 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from actors.aggregate import Aggregate, Context
-from actors.commands import PatchState, SetEmotion, TakeSnapshot, Touch, TriggerAnimation
-from actors.errors import EntityError
+from actors.commands import (
+    AttachVoice,
+    Customize,
+    DetachVoice,
+    InterruptSpeech,
+    PatchState,
+    SelectModel,
+    SetEmotion,
+    StartSpeech,
+    TakeSnapshot,
+    Touch,
+    TriggerAnimation,
+)
+from actors.errors import Conflict, EntityError
 from events.avatar import (
     AnimationTriggered,
     AvatarCreated,
     AvatarState,
+    Customized,
     EmotionSet,
+    ModelSelected,
     SnapshotTaken,
+    SpeechInterrupted,
+    SpeechStarted,
     StatePatched,
+    VoiceAttached,
+    VoiceDetached,
     avatar_folder,
 )
 from events.base import Event
@@ -47,6 +65,39 @@ class AvatarAggregate(Aggregate[AvatarState]):
                 )
             case TakeSnapshot(asset_id=asset_id, width=width, height=height):
                 events.append(SnapshotTaken(asset_id=asset_id, width=width, height=height))
+            case Customize(traits=traits, preset_id=preset_id):
+                events.append(Customized(traits=traits, preset_id=preset_id))
+            case SelectModel(model_id=model_id):
+                events.append(ModelSelected(model_id=model_id))
+            case AttachVoice(voice=voice):
+                events.append(VoiceAttached(voice=voice))
+            case DetachVoice():
+                if state.voice is not None:  # detaching twice is a no-op, like DELETE
+                    events.append(VoiceDetached())
+            case StartSpeech():
+                events.append(
+                    SpeechStarted(
+                        utterance_id=command.utterance_id,
+                        text=command.text,
+                        voice_id=command.voice_id,
+                        audio_asset_id=command.audio_asset_id,
+                        duration_ms=command.duration_ms,
+                        track=command.track,
+                    )
+                )
+            case InterruptSpeech():
+                events.append(self._interrupt(state, ctx))
             case _:
                 raise EntityError(f"an avatar does not take {type(command).__name__}")
         return events
+
+    @staticmethod
+    def _interrupt(state: AvatarState, ctx: Context) -> SpeechInterrupted:
+        speech = state.speech
+        if speech is None or speech.interrupted_at_ms is not None or speech.started_at is None:
+            raise Conflict("the avatar is not speaking")
+        playhead_ms = (ctx.now - speech.started_at) * 1000.0
+        if playhead_ms >= speech.duration_ms:
+            raise Conflict("the avatar is not speaking (the utterance already ended)")
+        at_ms = round(max(0.0, playhead_ms), 1)
+        return SpeechInterrupted(utterance_id=speech.utterance_id, at_ms=at_ms)

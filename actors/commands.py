@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.avatar import AnimationName, Emotion, StatePatch
+from events.avatar import AnimationName, Emotion, StatePatch, Traits, Voice
 from events.session import MAX_TTL_S
+from events.speech import LipSyncTrack
 
 
 class _Command(BaseModel):
@@ -54,6 +55,51 @@ class TakeSnapshot(_Command):
     height: int = Field(ge=1)
 
 
+class Customize(_Command):
+    """Replace the avatar's traits (a preset's, possibly overridden, already merged)."""
+
+    command: Literal["customize"] = "customize"
+    traits: Traits
+    preset_id: str | None = None
+
+
+class SelectModel(_Command):
+    """Choose the face rig or uploaded model; the server checks the model exists first."""
+
+    command: Literal["select_model"] = "select_model"
+    model_id: str = Field(min_length=1, max_length=200)
+
+
+class AttachVoice(_Command):
+    command: Literal["attach_voice"] = "attach_voice"
+    voice: Voice
+
+
+class DetachVoice(_Command):
+    command: Literal["detach_voice"] = "detach_voice"
+
+
+class StartSpeech(_Command):
+    """Record an utterance the server synthesised (audio stored as ``audio_asset_id``).
+
+    Issued by the server after synthesis, so it is not in :data:`AvatarCommand`.
+    """
+
+    command: Literal["start_speech"] = "start_speech"
+    utterance_id: str = Field(min_length=1, max_length=200)
+    text: str
+    voice_id: str
+    audio_asset_id: str | None = None
+    duration_ms: float = Field(ge=0)
+    track: LipSyncTrack
+
+
+class InterruptSpeech(_Command):
+    """Stop the current utterance at the playhead (now - start, within the audio)."""
+
+    command: Literal["interrupt_speech"] = "interrupt_speech"
+
+
 class Touch(_Command):
     """Create the avatar if it does not exist yet (the seed creates avatars on first use)."""
 
@@ -61,7 +107,8 @@ class Touch(_Command):
 
 
 AvatarCommand = Annotated[
-    SetEmotion | PatchState | TriggerAnimation | Touch, Field(discriminator="command")
+    SetEmotion | PatchState | TriggerAnimation | Touch | InterruptSpeech,
+    Field(discriminator="command"),
 ]
 
 
