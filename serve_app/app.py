@@ -19,8 +19,9 @@ from serve_app import gateway, streams
 from serve_app.errors import install_error_handlers
 from serve_app.gateway import Gateway
 from serve_app.renderer import Renderer
-from serve_app.routes import avatars, render, sessions, system
+from serve_app.routes import avatars, render, sessions, speech, system
 from serve_app.settings import Settings
+from serve_app.speaker import Speech
 
 PREFIX = "/api/v1/avatars"
 
@@ -39,6 +40,7 @@ def create_app() -> FastAPI:
     app.include_router(system.router, prefix=PREFIX)
     # Routers with literal first segments go before /{avatar_id}/... ones.
     app.include_router(render.router, prefix=PREFIX)
+    app.include_router(speech.router, prefix=PREFIX)
     app.include_router(sessions.router, prefix=PREFIX)
     app.include_router(streams.router, prefix=PREFIX)
     app.include_router(avatars.router, prefix=PREFIX)
@@ -105,7 +107,15 @@ def build_app(args: AppArgs | dict[str, Any]) -> Application:
         autoscaling_config=settings.renderer_autoscaling(),
         graceful_shutdown_timeout_s=settings.renderer_graceful_shutdown_s,
     )
-    deployments: dict[str, Application] = {"renderer": renderer.bind(config)}
+    speech = Speech.options(  # type: ignore[attr-defined]
+        ray_actor_options={"num_cpus": settings.speech_num_cpus},
+        max_ongoing_requests=settings.speech_max_ongoing_requests,
+        autoscaling_config=settings.speech_autoscaling(),
+    )
+    deployments: dict[str, Application] = {
+        "renderer": renderer.bind(config),
+        "speech": speech.bind(config),
+    }
     return Ingress.options(  # type: ignore[attr-defined,no-any-return]
         max_ongoing_requests=settings.ingress_max_ongoing_requests
     ).bind(config, **deployments)

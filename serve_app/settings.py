@@ -69,6 +69,28 @@ class Settings(BaseModel):
         300.0, gt=0, description="Longest a synchronous video render may take (then use a job)."
     )
 
+    speech_max_replicas: int = Field(2, ge=1, description="Autoscaling ceiling of Speech.")
+    speech_num_cpus: float = Field(0.25, gt=0, le=64, description="CPUs a Speech replica reserves.")
+    speech_max_ongoing_requests: int = Field(
+        8, ge=1, description="Requests one Speech replica holds (it synthesises one at a time)."
+    )
+    speech_target_ongoing_requests: float = Field(2.0, gt=0)
+    lipsync_max_audio_bytes: int = Field(
+        50 * 1024 * 1024, ge=1, description="Largest client audio /lipsync analyses (then 413)."
+    )
+
+    def speech_autoscaling(self) -> dict[str, Any]:
+        """The Speech deployment's ``autoscaling_config`` (one replica is one espeak-ng)."""
+        return {
+            "min_replicas": 1,
+            "max_replicas": self.speech_max_replicas,
+            "target_ongoing_requests": self.speech_target_ongoing_requests,
+            "upscale_delay_s": self.renderer_upscale_delay_s,
+            "downscale_delay_s": self.renderer_downscale_delay_s,
+            "look_back_period_s": self.renderer_look_back_period_s,
+            "metrics_interval_s": 1.0,
+        }
+
     def renderer_autoscaling(self) -> dict[str, Any]:
         """The Renderer's ``autoscaling_config`` (Serve's defaults take a minute to react)."""
         return {
