@@ -131,3 +131,48 @@ async def floor_app(data_dir: Path) -> AsyncIterator[str]:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+@asynccontextmanager
+async def running_service(
+    data_dir: Path, settings: dict[str, object] | None = None
+) -> AsyncIterator[str]:
+    """The service on local Ray + Serve (HAProxy HTTP mode, the default), as ``make serve``
+    runs it; yields its base URL and shuts down only what it started."""
+    import ray
+    from ray import serve
+
+    from actors.naming import NAMESPACE
+    from serve_app.app import AppArgs, build_app
+    from serve_app.raytune import apply_high_throughput, apply_serve_env_defaults
+
+    port = free_port()
+    apply_serve_env_defaults()
+    apply_high_throughput(data_dir / "haproxy")
+    ray.init(
+        include_dashboard=False, namespace=NAMESPACE, logging_level="warning", log_to_driver=False
+    )
+    try:
+        serve.start(http_options={"host": "127.0.0.1", "port": port})
+        app = build_app(AppArgs(data_dir=str(data_dir), settings=dict(settings or {})))
+        serve.run(app, name="avatar-service", route_prefix="/", blocking=False)
+        base = f"http://127.0.0.1:{port}"
+        await wait_healthy(base)
+        yield base
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+async def timed(
+    http: aiohttp.ClientSession, method: str, url: str, n: int, body: object = None
+) -> list[float]:
+    """``n`` sequential requests; their latencies in ms (each must answer 200)."""
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        async with http.request(method, url, json=body) as r:
+            await r.read()
+            assert r.status == 200, (url, r.status)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
