@@ -52,3 +52,13 @@ def record(title: str, rows: Sequence[tuple[str, str]], notes: str = "") -> None
         RESULTS.write_text("# Benchmark results\n\nAppended by the scripts in `bench/`.\n\n")
     with RESULTS.open("a") as f:
         f.write(text)
+
+
+def report(title: str, rows: Sequence[tuple[str, str]], notes: str, *, save: bool) -> None:
+    """Append to RESULTS.md (``save``) or only print (a benchmark's ``--no-record``)."""
+    if save:
+        record(title, rows, notes)
+        return
+    for name, value in rows:
+        print(f"{name}: {value}")
+    print(notes)

@@ -22,7 +22,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.common import percentile, record
+from bench.common import report
+from bench.load import fmt, timed, wait_healthy
 from bench.render_media import draw_fps, mp4, speech, talk_timeline
 from events.avatar import (
     AnimationTriggered,
@@ -48,10 +49,6 @@ LINES = [
 ]
 EMOTIONS = ["happy", "thoughtful", "professional", "surprised", "neutral"]
 ANIMS = ["nod", "tilt", "eyebrow_raise", "smile", "look_around"]
-
-
-def fmt(values: list[float]) -> str:
-    return f"{percentile(values, 50):.1f} / {percentile(values, 99):.1f}"
 
 
 def seed_session(journal_url: str, minutes: float) -> tuple[str, int]:
@@ -108,32 +105,6 @@ def seed_session(journal_url: str, minutes: float) -> tuple[str, int]:
         i += 1
     journal.append(s, [SessionClosed(avatar_version=version)], recorded_at=t0 + end_s)
     return session, n_events
-
-
-async def wait_healthy(base: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            try:
-                async with http.get(f"{base}/health") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError("service did not start")
-
-
-async def latency(
-    http: aiohttp.ClientSession, method: str, url: str, n: int, body: Any = None
-) -> list[float]:
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        async with http.request(method, url, json=body) as r:
-            await r.read()
-            assert r.status == 200, r.status
-        out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 async def wait_job(http: aiohttp.ClientSession, base: str, job_id: str) -> dict[str, Any]:
@@ -218,10 +189,10 @@ async def service_figures(args: argparse.Namespace, data_dir: Path) -> list[tupl
             async with http.post(f"{base}{API}/emotions", json=body) as r:
                 assert r.status == 200
             url = f"{base}{API}/{avatar}/render"
-            await latency(http, "POST", url, 20, {})  # warm: rig cache, connections
-            await latency(http, "GET", f"{base}/health", 20)
-            png = await latency(http, "POST", url, args.requests, {})
-            health = await latency(http, "GET", f"{base}/health", args.requests)
+            await timed(http, "POST", url, 20, {})  # warm: rig cache, connections
+            await timed(http, "GET", f"{base}/health", 20)
+            png = await timed(http, "POST", url, args.requests, {})
+            health = await timed(http, "GET", f"{base}/health", args.requests)
             rows.append(("PNG 512x512 over HTTP, p50 / p99 ms (target p50 <= 30)", fmt(png)))
             rows.append(("  GET /health alongside, p50 / p99 ms (reference)", fmt(health)))
 
@@ -311,12 +282,12 @@ def main() -> None:
         "Renderer reserves 0.5 CPU a replica; the machine has 2 cores shared with other work, "
         "so more than 2 replicas cannot add throughput here."
     )
-    if args.no_record:
-        for name, value in rows:
-            print(f"{name}: {value}")
-        print(notes)
-    else:
-        record("Rendering through the service (Renderer deployment, HTTP, jobs)", rows, notes)
+    report(
+        "Rendering through the service (Renderer deployment, HTTP, jobs)",
+        rows,
+        notes,
+        save=not args.no_record,
+    )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import percentile, record
+from bench.common import percentile, report
 from events.avatar import (
     AnimationTriggered,
     AvatarState,
@@ -225,12 +225,7 @@ def main() -> None:
         f"Speech: {source} ({track.duration_ms / 1000:.1f} s, {len(track.phones)} phones). "
         "x264 veryfast crf 20, AAC 128k, +faststart; toon/high shading unless noted."
     )
-    if args.no_record:
-        for name, value in rows:
-            print(f"{name}: {value}")
-        print(notes)
-    else:
-        record("Rendering (media: sampler, face rig, ffmpeg)", rows, notes)
+    report("Rendering (media: sampler, face rig, ffmpeg)", rows, notes, save=not args.no_record)
 
 
 if __name__ == "__main__":

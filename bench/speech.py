@@ -21,7 +21,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench.common import record
+from bench.common import report
 from bench.load import fmt, running_service, timed
 from bench.speech_media import PARAGRAPH, SENTENCE_20_WORDS
 from media.speech import synthesize
@@ -122,12 +122,12 @@ def main() -> None:
         "Ray + Serve local (HAProxy HTTP mode, the service default), SQLite journal; one Speech "
         "replica (0.25 CPU) serves these sequential requests. espeak-ng 1.52, 22050 Hz mono."
     )
-    if args.no_record:
-        for name, value in rows:
-            print(f"{name}: {value}")
-        print(notes)
-    else:
-        record("Speech through the service (Speech deployment, HTTP, WebSocket)", rows, notes)
+    report(
+        "Speech through the service (Speech deployment, HTTP, WebSocket)",
+        rows,
+        notes,
+        save=not args.no_record,
+    )
 
 
 if __name__ == "__main__":

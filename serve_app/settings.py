@@ -81,22 +81,18 @@ class Settings(BaseModel):
 
     def speech_autoscaling(self) -> dict[str, Any]:
         """The Speech deployment's ``autoscaling_config`` (one replica is one espeak-ng)."""
-        return {
-            "min_replicas": 1,
-            "max_replicas": self.speech_max_replicas,
-            "target_ongoing_requests": self.speech_target_ongoing_requests,
-            "upscale_delay_s": self.renderer_upscale_delay_s,
-            "downscale_delay_s": self.renderer_downscale_delay_s,
-            "look_back_period_s": self.renderer_look_back_period_s,
-            "metrics_interval_s": 1.0,
-        }
+        return self._autoscaling(self.speech_max_replicas, self.speech_target_ongoing_requests)
 
     def renderer_autoscaling(self) -> dict[str, Any]:
         """The Renderer's ``autoscaling_config`` (Serve's defaults take a minute to react)."""
+        return self._autoscaling(self.renderer_max_replicas, self.renderer_target_ongoing_requests)
+
+    def _autoscaling(self, max_replicas: int, target: float) -> dict[str, Any]:
+        """Fast reactions for the work deployments (the renderer_* delays apply to both)."""
         return {
             "min_replicas": 1,
-            "max_replicas": self.renderer_max_replicas,
-            "target_ongoing_requests": self.renderer_target_ongoing_requests,
+            "max_replicas": max_replicas,
+            "target_ongoing_requests": target,
             "upscale_delay_s": self.renderer_upscale_delay_s,
             "downscale_delay_s": self.renderer_downscale_delay_s,
             "look_back_period_s": self.renderer_look_back_period_s,
