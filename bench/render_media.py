@@ -223,7 +223,8 @@ def main() -> None:
 
     notes = (
         f"Speech: {source} ({track.duration_ms / 1000:.1f} s, {len(track.phones)} phones). "
-        "x264 ultrafast (tune animation) crf 20, AAC 128k, +faststart; toon/high shading unless noted."
+        "x264 ultrafast (tune animation) crf 20, AAC 128k, +faststart; toon/high shading "
+        "unless noted."
     )
     report("Rendering (media: sampler, face rig, ffmpeg)", rows, notes, save=not args.no_record)
 

@@ -4,9 +4,9 @@ x264 runs ``ultrafast`` with ``tune=animation`` at crf 20: on one core here a 10
 clip encodes in 0.57 s against 0.95 s with ``veryfast`` (0.93 s ``superfast``), which is what
 keeps a render with speech above 6.5x realtime on one core (7.4x, bench/render_media.py).
 The file is larger: a 10 s talking clip is about 1.1 MB (~0.9 Mbit/s) against 0.3 MB, still
-an ordinary web-video bitrate. ``tune=animation`` keeps a still face still (plain ``ultrafast`` lets the encoding
-noise between frames of a still mouth rise threefold). ``fmp4`` is
-fragmented MP4 for live streams (playable while written).
+an ordinary web-video bitrate. ``tune=animation`` keeps a still face still (plain
+``ultrafast`` lets the encoding noise between frames of a still mouth rise threefold).
+``fmp4`` is fragmented MP4 for live streams (playable while written).
 """
 
 from __future__ import annotations
