@@ -120,9 +120,7 @@ def decide_create(
 ) -> list[Event]:
     if preset_id in effective_presets(state, dict(builtins)):
         raise PresetExists(f"preset {preset_id!r} already exists", preset_id=preset_id)
-    return [
-        PresetCreated(preset_id=preset_id, name=name, description=description, traits=traits)
-    ]
+    return [PresetCreated(preset_id=preset_id, name=name, description=description, traits=traits)]
 
 
 def decide_update(
@@ -159,9 +157,7 @@ def decide_delete(
     return [PresetDeleted(preset_id=preset_id)]
 
 
-def _require(
-    state: PresetCatalogState, builtins: Mapping[str, Preset], preset_id: str
-) -> Preset:
+def _require(state: PresetCatalogState, builtins: Mapping[str, Preset], preset_id: str) -> Preset:
     preset = effective_presets(state, dict(builtins)).get(preset_id)
     if preset is None:
         raise PresetNotFound(f"preset {preset_id!r} not found", preset_id=preset_id)

@@ -20,9 +20,7 @@ def check_trait_patch(patch: Mapping[str, Any]) -> dict[str, Any]:
     """
     unknown = sorted(set(patch) - set(TRAIT_NAMES))
     if unknown:
-        raise ValueError(
-            f"unknown trait(s): {', '.join(unknown)}; known: {', '.join(TRAIT_NAMES)}"
-        )
+        raise ValueError(f"unknown trait(s): {', '.join(unknown)}; known: {', '.join(TRAIT_NAMES)}")
     for name, value in patch.items():
         try:
             Traits.model_validate({name: value})

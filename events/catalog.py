@@ -28,6 +28,23 @@ MIN_FPS = 30
 MAX_FPS = 60
 
 
+def split_resolution(data: Any) -> Any:
+    """A model's input with ``"resolution"`` (``"1280x720"``, ``[w, h]`` or one number for a
+    square) turned into ``width`` and ``height``; explicit ones win."""
+    if isinstance(data, dict) and "resolution" in data:
+        data = dict(data)
+        res = data.pop("resolution")
+        if isinstance(res, str) and "x" in res.lower():
+            res = res.lower().split("x", 1)
+        elif isinstance(res, int | str) and not isinstance(res, bool):
+            res = [res, res]
+        if not (isinstance(res, list | tuple) and len(res) == 2):
+            raise ValueError("resolution must be 'WIDTHxHEIGHT', [width, height] or a number")
+        data.setdefault("width", res[0])
+        data.setdefault("height", res[1])
+    return data
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -56,19 +73,7 @@ class RenderConfig(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _resolution(cls, data: Any) -> Any:
-        """Accept ``"resolution": "1280x720"``, ``[w, h]`` or one number (a square)."""
-        if isinstance(data, dict) and "resolution" in data:
-            data = dict(data)
-            res = data.pop("resolution")
-            if isinstance(res, str) and "x" in res.lower():
-                res = res.lower().split("x", 1)
-            elif isinstance(res, int | str) and not isinstance(res, bool):
-                res = [res, res]
-            if not (isinstance(res, list | tuple) and len(res) == 2):
-                raise ValueError("resolution must be 'WIDTHxHEIGHT', [width, height] or a number")
-            data.setdefault("width", res[0])
-            data.setdefault("height", res[1])
-        return data
+        return split_resolution(data)
 
     @property
     def resolution(self) -> str:
@@ -130,9 +135,7 @@ class ConfigState(State):
     config: RenderConfig = RenderConfig()
 
 
-def effective_presets(
-    state: PresetCatalogState, builtins: dict[str, Preset]
-) -> dict[str, Preset]:
+def effective_presets(state: PresetCatalogState, builtins: dict[str, Preset]) -> dict[str, Preset]:
     """Built-ins not deleted, then the stream's presets over them, in id order."""
     merged = {k: v for k, v in builtins.items() if k not in state.deleted}
     merged.update(state.presets)

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from ray import serve
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Clock = Callable[[], float]
@@ -32,7 +33,10 @@ class LatencyWindow:
     """Latencies of the requests that finished in the last ``window_s`` seconds."""
 
     def __init__(
-        self, window_s: float = WINDOW_S, max_samples: int = _MAX_SAMPLES, clock: Clock = time.monotonic
+        self,
+        window_s: float = WINDOW_S,
+        max_samples: int = _MAX_SAMPLES,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.window_s = window_s
         self.clock = clock
@@ -153,3 +157,22 @@ class RenderStats:
             "frames_total": frames_total,
             "renders_total": renders_total,
         }
+
+
+def deployment_replicas(deployment: str, app_name: str | None = None) -> dict[str, Any]:
+    """Replica counts of ``deployment`` from ``serve.status()`` (blocking: a controller call).
+
+    ``app_name`` defaults to the application of the replica this runs in.
+    """
+    if app_name is None:
+        app_name = serve.get_replica_context().replica_id.deployment_id.app_name
+    app = serve.status().applications.get(app_name)
+    found = None if app is None else app.deployments.get(deployment)
+    if found is None:
+        return {"running": 0, "states": {}, "status": "NOT_FOUND"}
+    states = {_name(k): int(v) for k, v in found.replica_states.items()}
+    return {"running": states.get("RUNNING", 0), "states": states, "status": _name(found.status)}
+
+
+def _name(value: Any) -> str:
+    return str(getattr(value, "value", value))
