@@ -34,6 +34,7 @@ from events.catalog import (
     config_folder,
     effective_presets,
     preset_folder,
+    split_resolution,
 )
 from events.errors import JournalError, VersionConflict
 from events.fold import Folder, State
@@ -224,7 +225,8 @@ def decide_config(state: ConfigState, changes: Mapping[str, Any]) -> list[Event]
 
     Raises ``pydantic.ValidationError`` for a bad value (the route validated already).
     """
-    new = RenderConfig.model_validate({**state.config.model_dump(), **changes})
+    given = split_resolution(dict(changes))  # a resolution replaces the current sizes
+    new = RenderConfig.model_validate({**state.config.model_dump(), **given})
     return [] if new == state.config else [ConfigSet(config=new)]
 
 
