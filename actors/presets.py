@@ -82,14 +82,14 @@ BUILTIN_PRESETS: dict[str, Preset] = {
         _preset(
             "night-owl",
             "Night owl",
-            "Late-night streamer: platinum ponytail, black t-shirt, deep blue backdrop.",
+            "Late-night streamer: platinum ponytail, dusky purple t-shirt, deep blue backdrop.",
             Traits(
                 skin_tone="#e8b98f",
                 hair_style="ponytail",
                 hair_color="#e6dcc3",
                 eye_color="#6a4fa3",
                 outfit="tshirt",
-                outfit_color="#1d1d24",
+                outfit_color="#3b3552",
                 background="#1f2a44",
             ),
         ),
