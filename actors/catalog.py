@@ -179,12 +179,13 @@ class PresetCatalog:
         self.builtins = dict(builtins)
         self.stream = CatalogStream(journal, presets_stream_id(tenant), preset_folder, clock)
 
-    @property
-    def version(self) -> int:
-        return self.stream.state().version
+    def listing(self) -> tuple[dict[str, Preset], int]:
+        """Every preset, by id, and the stream version they reflect."""
+        state = self.stream.state()
+        return effective_presets(state, self.builtins), state.version
 
     def all(self) -> dict[str, Preset]:
-        return effective_presets(self.stream.state(), self.builtins)
+        return self.listing()[0]
 
     def get(self, preset_id: str) -> Preset:
         return _require(self.stream.state(), self.builtins, preset_id)

@@ -98,8 +98,7 @@ def _view(gw: Gateway, preset: Preset) -> PresetView:
 
 @router.get("/presets", response_model=PresetList, summary="List the presets")
 async def list_presets(gw: GatewayDep) -> PresetList:
-    presets = catalogs(gw).presets
-    found, version = await asyncio.to_thread(lambda: (presets.all(), presets.version))
+    found, version = await asyncio.to_thread(catalogs(gw).presets.listing)
     views = [_view(gw, p) for p in found.values()]
     return PresetList(presets=views, count=len(views), version=version)
 
