@@ -32,3 +32,13 @@ def stream_id(kind: Kind, tenant: str, entity_id: str) -> str:
 def actor_name(kind: Kind, tenant: str, entity_id: str) -> str:
     """The Ray actor name of a dedicated entity actor (same text as its stream id)."""
     return stream_id(kind, tenant, entity_id)
+
+
+def presets_stream_id(tenant: str) -> str:
+    """The tenant's preset catalog stream, e.g. ``catalog:default:presets``."""
+    return f"catalog:{tenant}:presets"
+
+
+def config_stream_id(tenant: str) -> str:
+    """The tenant's service configuration stream, e.g. ``config:default:service``."""
+    return f"config:{tenant}:service"

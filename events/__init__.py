@@ -3,7 +3,7 @@
 Imports nothing else of this project; everything above builds on it.
 """
 
-from events import avatar, session
+from events import avatar, catalog, session
 from events.base import Event, EventRegistry, registry, upcaster
 from events.codec import EventCodec, default_codec
 from events.errors import (
@@ -46,6 +46,7 @@ __all__ = [
     "StorageError",
     "VersionConflict",
     "avatar",
+    "catalog",
     "default_codec",
     "load_state",
     "open_journal",

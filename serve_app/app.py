@@ -18,8 +18,18 @@ from ray.serve.handle import DeploymentHandle
 from serve_app import gateway, streams
 from serve_app.errors import install_error_handlers
 from serve_app.gateway import Gateway
+from serve_app.metrics import LatencyMiddleware
 from serve_app.renderer import Renderer
-from serve_app.routes import avatars, render, sessions, speech, system
+from serve_app.routes import (
+    avatars,
+    catalog,
+    config,
+    performance,
+    render,
+    sessions,
+    speech,
+    system,
+)
 from serve_app.settings import Settings
 from serve_app.speaker import Speech
 
@@ -36,6 +46,7 @@ def create_app() -> FastAPI:
         "is an event; state, replays and videos are folds over the event log.",
     )
     install_error_handlers(app)
+    app.add_middleware(LatencyMiddleware)
     app.include_router(system.router)
     app.include_router(system.router, prefix=PREFIX)
     # Routers with literal first segments go before /{avatar_id}/... ones.
@@ -43,6 +54,8 @@ def create_app() -> FastAPI:
     app.include_router(speech.router, prefix=PREFIX)
     app.include_router(sessions.router, prefix=PREFIX)
     app.include_router(streams.router, prefix=PREFIX)
+    for router in (catalog.router, config.router, performance.router):
+        app.include_router(router, prefix=PREFIX)
     app.include_router(avatars.router, prefix=PREFIX)
     return app
 

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from ray import serve
 
 from actors.naming import Kind, stream_id
 from actors.remote import shared_journal
 from events.avatar import AvatarState
+from serve_app.metrics import RenderStats
 from serve_app.rendering.jobs import open_job_store
 from serve_app.rendering.models import FrameRequest, SequenceRequest
 from serve_app.rendering.outputs import open_output_store
@@ -30,6 +33,8 @@ from serve_app.rendering.work import RenderFailure, RenderWorker
 from serve_app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _DEFAULTS = Settings()
 
@@ -60,13 +65,16 @@ class Renderer:
             open_job_store(data_dir),
             data_dir / "renders" / "tmp",
         )
+        self.render_stats = RenderStats()
 
     async def frame(self, request: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any]:
         """``{"content": bytes, "mime": str}`` of one still frame."""
         req = FrameRequest.model_validate(request)
         avatar = None if state is None else AvatarState.model_validate(state)
         try:
-            content, mime = await asyncio.to_thread(self.worker.frame, req, avatar)
+            content, mime = await self._timed(
+                asyncio.to_thread(self.worker.frame, req, avatar), lambda _: 1
+            )
         except (RenderFailure, ValueError) as e:
             return {"error": _error(e)}
         return {"content": content, "mime": mime}
@@ -78,16 +86,49 @@ class Renderer:
         req = SequenceRequest.model_validate(request)
         state = None if initial is None else AvatarState.model_validate(initial)
         try:
-            return await asyncio.to_thread(partial(self.worker.sequence, req, state))
+            return await self._timed(
+                asyncio.to_thread(partial(self.worker.sequence, req, state)), _frames
+            )
         except (RenderFailure, ValueError) as e:
             return {"error": _error(e)}
 
     async def run_job(self, job_id: str) -> dict[str, Any]:
         """Run a queued job (progress goes to its record); the final record."""
         try:
-            return await asyncio.to_thread(self.worker.run_job, job_id)
+            return await self._timed(
+                asyncio.to_thread(self.worker.run_job, job_id),
+                lambda job: _frames(job.get("result") or {}),
+            )
         except RenderFailure as e:
             return {"error": e.to_json()}
+
+    async def stats(self) -> dict[str, Any]:
+        """What this replica rendered in the recent window (``GET /performance``)."""
+        return {"replica": _replica_tag(), **self.render_stats.summary()}
+
+    async def _timed(self, work: Awaitable[T], frames_of: Callable[[T], int]) -> T:
+        """``await work``, counting its frames and time in this replica's stats."""
+        self.render_stats.started()
+        started = time.perf_counter()
+        frames = 0
+        try:
+            result = await work
+            frames = frames_of(result)
+            return result
+        finally:
+            self.render_stats.finished(frames, time.perf_counter() - started)
+
+
+def _frames(result: dict[str, Any]) -> int:
+    frames = result.get("frames")
+    return frames if isinstance(frames, int) else 0
+
+
+def _replica_tag() -> str | None:
+    try:
+        return str(serve.get_replica_context().replica_id.unique_id)
+    except Exception:  # outside a replica (unit tests)
+        return None
 
 
 def _error(e: Exception) -> dict[str, Any]:

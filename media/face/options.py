@@ -23,12 +23,14 @@ class RenderOptions:
 
     ``fast`` draws without anti-aliasing; ``medium`` anti-aliases; ``high`` adds fine detail
     (lashes, hair strands, lip highlights); ``ultra`` also supersamples 2x and downscales.
+    ``antialiasing=False`` turns anti-aliasing and supersampling off at any quality.
     """
 
     width: int = 512
     height: int = 512
     shading: Shading = "toon"
     quality: Quality = "high"
+    antialiasing: bool = True
 
     def __post_init__(self) -> None:
         for name, value in (("width", self.width), ("height", self.height)):
@@ -43,7 +45,7 @@ class RenderOptions:
 
     @property
     def antialias(self) -> bool:
-        return self.quality != "fast"
+        return self.antialiasing and self.quality != "fast"
 
     @property
     def detailed(self) -> bool:
@@ -52,6 +54,10 @@ class RenderOptions:
     @property
     def supersample(self) -> int:
         """Internal scale factor: 2 for ultra unless the surface would get too large."""
-        if self.quality == "ultra" and 2 * max(self.width, self.height) <= _MAX_INTERNAL:
+        if (
+            self.antialias
+            and self.quality == "ultra"
+            and 2 * max(self.width, self.height) <= _MAX_INTERNAL
+        ):
             return 2
         return 1

@@ -7,12 +7,13 @@ emotions, animations and blendshape names.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from actors.naming import ID_PATTERN
 from events.avatar import AnimationName, Emotion, StatePatch, Traits
+from events.catalog import RenderConfig
 from media.animation import CHANNELS
 from media.face import MAX_SIZE, MIN_SIZE
 
@@ -42,6 +43,7 @@ class Picture(_Body):
     height: int = Field(512, ge=MIN_SIZE, le=MAX_SIZE, description="Pixels, 64..4096.")
     shading: Shading = "toon"
     quality: Quality = "high"
+    antialiasing: bool = Field(True, description="Off draws hard edges (fast quality: always).")
 
     @model_validator(mode="before")
     @classmethod
@@ -187,3 +189,18 @@ class ReplayRequest(VideoOptions):
     seed: int | None = Field(  # type: ignore[assignment]
         None, ge=0, le=2**31 - 1, description="Default: derived from the session id."
     )
+
+
+_CONFIGURED = ("width", "height", "shading", "quality", "antialiasing", "fps")
+Configurable = TypeVar("Configurable", bound=Picture)
+
+
+def with_config(request: Configurable, config: RenderConfig) -> Configurable:
+    """``request`` with the service configuration's values for the fields the client omitted."""
+    fields = type(request).model_fields
+    unset = {
+        name: getattr(config, name)
+        for name in _CONFIGURED
+        if name in fields and name not in request.model_fields_set
+    }
+    return request.model_copy(update=unset) if unset else request

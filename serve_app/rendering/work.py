@@ -70,7 +70,9 @@ class RenderFailure(Exception):
 
 
 def options_of(picture: Picture) -> RenderOptions:
-    return RenderOptions(picture.width, picture.height, picture.shading, picture.quality)
+    return RenderOptions(
+        picture.width, picture.height, picture.shading, picture.quality, picture.antialiasing
+    )
 
 
 def frame_state(state: AvatarState, overrides: FaceOverrides) -> AvatarState:

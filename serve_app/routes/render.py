@@ -21,11 +21,17 @@ from ray.serve.handle import DeploymentHandle
 
 from actors.commands import TakeSnapshot
 from serve_app import gateway
+from serve_app.catalog import render_config
 from serve_app.errors import ApiError, not_found
 from serve_app.gateway import Gateway
 from serve_app.http import set_version
 from serve_app.rendering.jobs import TERMINAL, open_job_store, public_view
-from serve_app.rendering.models import FrameRequest, ReplayRequest, SequenceRequest
+from serve_app.rendering.models import (
+    FrameRequest,
+    ReplayRequest,
+    SequenceRequest,
+    with_config,
+)
 from serve_app.rendering.outputs import open_output_store
 from serve_app.routes.deps import AvatarId, GatewayDep, SessionId
 
@@ -66,6 +72,7 @@ async def _existing_avatar(gw: Gateway, avatar_id: str) -> dict[str, Any]:
 
 
 async def _render_frame(gw: Gateway, req: FrameRequest, response_kind: str = "") -> Response:
+    req = with_config(req, await render_config(gw))
     state = None
     version = None
     if req.avatar_id is not None:
@@ -120,6 +127,7 @@ async def render_frame(body: FrameRequest, gw: GatewayDep) -> Response:
     responses={202: {"description": "Accepted as a job (background=true)."}},
 )
 async def render_sequence(body: SequenceRequest, gw: GatewayDep) -> Response:
+    body = with_config(body, await render_config(gw))
     initial = None
     if body.avatar_id is not None:
         view = await _existing_avatar(gw, body.avatar_id)
@@ -184,7 +192,7 @@ async def replay_session(
     body: Annotated[ReplayRequest | None, Body()] = None,
 ) -> JSONResponse:
     await gw.require_session(session_id)
-    opts = body or ReplayRequest()
+    opts = with_config(body or ReplayRequest(), await render_config(gw))
     jobs = _jobs(gw.settings.data_dir)
     job = await asyncio.to_thread(
         jobs.create,
@@ -288,11 +296,10 @@ async def render_avatar(
 async def get_snapshot(
     avatar_id: AvatarId,
     gw: GatewayDep,
-    width: int = Query(512, ge=64, le=4096),
-    height: int = Query(512, ge=64, le=4096),
+    width: int | None = Query(None, ge=64, le=4096, description="Default: the config's."),
+    height: int | None = Query(None, ge=64, le=4096, description="Default: the config's."),
 ) -> Response:
-    req = FrameRequest(avatar_id=avatar_id, width=width, height=height, format="png")
-    return await _render_frame(gw, req)
+    return await _render_frame(gw, _snapshot_request(avatar_id, width, height))
 
 
 @router.post(
@@ -303,11 +310,11 @@ async def take_snapshot(
     avatar_id: AvatarId,
     gw: GatewayDep,
     response: Response,
-    width: int = Query(512, ge=64, le=4096),
-    height: int = Query(512, ge=64, le=4096),
+    width: int | None = Query(None, ge=64, le=4096, description="Default: the config's."),
+    height: int | None = Query(None, ge=64, le=4096, description="Default: the config's."),
 ) -> dict[str, Any]:
     view = await _existing_avatar(gw, avatar_id)
-    req = FrameRequest(avatar_id=avatar_id, width=width, height=height, format="png")
+    req = with_config(_snapshot_request(avatar_id, width, height), await render_config(gw))
     out = await _renderer(gw).frame.remote(req.model_dump(mode="json"), view["state"])
     _raise_for(out)
     stored = await asyncio.to_thread(
@@ -317,14 +324,20 @@ async def take_snapshot(
         kind="image",
         mime="image/png",
     )
-    cmd = TakeSnapshot(asset_id=stored.asset_id, width=width, height=height)
+    cmd = TakeSnapshot(asset_id=stored.asset_id, width=req.width, height=req.height)
     result = await gw.command("avatar", avatar_id, cmd)
     set_version(response, result["version"])
     return {
         **stored.to_json(),
         "avatar_id": avatar_id,
-        "width": width,
-        "height": height,
+        "width": req.width,
+        "height": req.height,
         "state_version": view["version"],
         "version": result["version"],
     }
+
+
+def _snapshot_request(avatar_id: str, width: int | None, height: int | None) -> FrameRequest:
+    """A PNG of the avatar; the sizes not given come from the configuration later."""
+    size = {k: v for k, v in (("width", width), ("height", height)) if v is not None}
+    return FrameRequest.model_validate({"avatar_id": avatar_id, "format": "png", **size})

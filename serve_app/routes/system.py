@@ -12,6 +12,7 @@ from fastapi import APIRouter
 
 from events.errors import JournalError
 from serve_app.routes.deps import GatewayDep
+from serve_app.routes.performance import replicas
 
 router = APIRouter(tags=["system"])
 
@@ -35,7 +36,7 @@ async def get_version() -> dict[str, str]:
     return {"version": service_version(), "api_version": API_VERSION, "ray": ray.__version__}
 
 
-@router.get("/status", summary="Journal reachability and counts, live actors")
+@router.get("/status", summary="Journal reachability and counts, live actors, renderer replicas")
 async def status(gw: GatewayDep) -> dict[str, Any]:
     journal: dict[str, Any]
     try:
@@ -51,6 +52,7 @@ async def status(gw: GatewayDep) -> dict[str, Any]:
         actors = await asyncio.wait_for(gw.directory.live(), 5)
     except Exception as e:  # the registry is best effort for a status page
         actors = {"error": type(e).__name__}
+    renderer = await replicas("Renderer")
     return {
         "status": "ok" if journal["reachable"] else "degraded",
         "version": service_version(),
@@ -58,4 +60,5 @@ async def status(gw: GatewayDep) -> dict[str, Any]:
         "tenant": gw.tenant,
         "journal": journal,
         "actors": actors,
+        "renderer": {"replicas": renderer.get("running"), **renderer},
     }

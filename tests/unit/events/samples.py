@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from events import avatar as a
+from events import catalog as c
 from events import session as s
 from events.base import Event
 from events.speech import LipSyncTrack, TimedPhone, TimedWord
@@ -51,4 +52,10 @@ SAMPLES: list[Event] = [
     s.TranscriptLine(speaker="user", text="Hello there"),
     s.SessionClosed(avatar_version=7, reason="done"),
     s.SessionExpired(avatar_version=8),
+    c.PresetCreated(
+        preset_id="p-2", name="Host", description="warm", traits=a.Traits(hair_style="curly")
+    ),
+    c.PresetUpdated(preset_id="p-2", name="Host", traits=a.Traits(glasses="square")),
+    c.PresetDeleted(preset_id="p-2"),
+    c.ConfigSet(config=c.RenderConfig(quality="ultra", fps=48, width=640, height=360)),
 ]

@@ -1,0 +1,208 @@
+"""Presets (a tenant-wide, event-sourced catalog) and customisation of an avatar's looks.
+
+``POST /customize`` merges the traits given over a base: the preset's traits when ``preset_id``
+is given, else the avatar's current traits (the defaults without an avatar). With ``avatar_id``
+the result is recorded as a ``Customized`` event; without it nothing is recorded and the merged
+traits come back as a preview (render them with ``POST /render`` and ``"traits"``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from actors.commands import Customize
+from actors.errors import VersionMismatch
+from actors.naming import ID_PATTERN
+from actors.traits import TRAIT_NAMES, check_trait_patch, merge_traits
+from events.avatar import Traits
+from events.catalog import Preset
+from serve_app.catalog import catalogs
+from serve_app.gateway import Gateway
+from serve_app.http import IdempotencyKey, IfMatch, parse_if_match, set_version
+from serve_app.routes.deps import GatewayDep
+
+router = APIRouter(tags=["presets"])
+
+PresetId = Annotated[str, Path(pattern=ID_PATTERN, description="A preset's id.")]
+
+_CUSTOMIZE_ATTEMPTS = 3
+_TRAITS_DOC = f"Some or all of the traits ({', '.join(TRAIT_NAMES)}); unknown or bad -> 422."
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _TraitPatch(_Body):
+    traits: dict[str, Any] = Field(default_factory=dict, description=_TRAITS_DOC)
+
+    @field_validator("traits")
+    @classmethod
+    def _valid(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return check_trait_patch(value)
+
+
+class PresetCreate(_TraitPatch):
+    preset_id: str = Field(pattern=ID_PATTERN, description="Unique id; taken -> 409.")
+    name: str | None = Field(None, min_length=1, max_length=100, description="Default: the id.")
+    description: str = Field("", max_length=1000)
+
+
+class PresetPatch(_TraitPatch):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = Field(None, max_length=1000)
+
+
+class PresetView(BaseModel):
+    preset_id: str
+    name: str
+    description: str
+    traits: Traits
+    builtin: bool = Field(description="One of the presets that ship with the service.")
+    created_at: float | None = Field(description="None for a built-in.")
+    updated_at: float | None
+
+
+class PresetList(BaseModel):
+    presets: list[PresetView]
+    count: int
+    version: int = Field(description="Version of the tenant's preset stream.")
+
+
+class CustomizeRequest(_TraitPatch):
+    avatar_id: str | None = Field(
+        None,
+        pattern=ID_PATTERN,
+        description="Record on this avatar (created on first use); absent: a preview only.",
+    )
+    preset_id: str | None = Field(None, description="Start from this preset's traits (404).")
+
+
+class CustomizeView(BaseModel):
+    avatar_id: str | None
+    preset_id: str | None
+    traits: Traits
+    recorded: bool = Field(description="False for a preview (no avatar_id).")
+    version: int | None = Field(description="The avatar's version after the change.")
+
+
+def _view(gw: Gateway, preset: Preset) -> PresetView:
+    return PresetView(
+        **preset.model_dump(), builtin=catalogs(gw).presets.is_builtin(preset.preset_id)
+    )
+
+
+@router.get("/presets", response_model=PresetList, summary="List the presets")
+async def list_presets(gw: GatewayDep) -> PresetList:
+    found, version = await asyncio.to_thread(catalogs(gw).presets.listing)
+    views = [_view(gw, p) for p in found.values()]
+    return PresetList(presets=views, count=len(views), version=version)
+
+
+@router.get("/presets/{preset_id}", response_model=PresetView, summary="One preset")
+async def get_preset(preset_id: PresetId, gw: GatewayDep) -> PresetView:
+    return _view(gw, await asyncio.to_thread(catalogs(gw).presets.get, preset_id))
+
+
+@router.post(
+    "/presets",
+    response_model=PresetView,
+    status_code=201,
+    summary="Create a preset (traits omitted take the defaults)",
+)
+async def create_preset(body: PresetCreate, gw: GatewayDep, response: Response) -> PresetView:
+    traits = merge_traits(Traits(), body.traits)
+    preset = await asyncio.to_thread(
+        catalogs(gw).presets.create,
+        body.preset_id,
+        body.name or body.preset_id,
+        body.description,
+        traits,
+    )
+    response.headers["Location"] = f"/api/v1/avatars/presets/{preset.preset_id}"
+    return _view(gw, preset)
+
+
+@router.patch(
+    "/presets/{preset_id}",
+    response_model=PresetView,
+    summary="Change a preset's name, description or some traits",
+)
+async def patch_preset(preset_id: PresetId, body: PresetPatch, gw: GatewayDep) -> PresetView:
+    presets = catalogs(gw).presets
+    preset = await asyncio.to_thread(
+        lambda: presets.update(
+            preset_id, name=body.name, description=body.description, traits=body.traits
+        )
+    )
+    return _view(gw, preset)
+
+
+@router.delete(
+    "/presets/{preset_id}",
+    status_code=204,
+    summary="Delete a preset (built-ins too; recorded, so it stays deleted)",
+)
+async def delete_preset(preset_id: PresetId, gw: GatewayDep) -> Response:
+    await asyncio.to_thread(catalogs(gw).presets.delete, preset_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/customize",
+    response_model=CustomizeView,
+    summary="Set an avatar's traits (over a preset's or its own), or preview them",
+)
+async def customize(
+    body: CustomizeRequest,
+    gw: GatewayDep,
+    response: Response,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CustomizeView:
+    preset = None
+    if body.preset_id is not None:
+        preset = await asyncio.to_thread(catalogs(gw).presets.get, body.preset_id)
+    if body.avatar_id is None:
+        base = Traits() if preset is None else preset.traits
+        return CustomizeView(
+            avatar_id=None,
+            preset_id=body.preset_id,
+            traits=merge_traits(base, body.traits),
+            recorded=False,
+            version=None,
+        )
+    expected = parse_if_match(if_match)
+    for attempt in range(_CUSTOMIZE_ATTEMPTS):
+        view = await gw.avatar(body.avatar_id)
+        state = view["state"]
+        base = preset.traits if preset is not None else Traits.model_validate(state["traits"])
+        traits = merge_traits(base, body.traits)
+        # Without a preset the avatar keeps the one it was based on (its traits diverge further).
+        preset_id = body.preset_id if preset is not None else state.get("preset_id")
+        try:
+            result = await gw.command(
+                "avatar",
+                body.avatar_id,
+                Customize(traits=traits, preset_id=preset_id),
+                # merged over what we read: refuse if it changed since (then read again)
+                if_match=view["version"] if expected is None else expected,
+                idempotency_key=idempotency_key,
+            )
+        except VersionMismatch:
+            if expected is not None or attempt == _CUSTOMIZE_ATTEMPTS - 1:
+                raise
+            continue
+        set_version(response, result["version"])
+        return CustomizeView(
+            avatar_id=body.avatar_id,
+            preset_id=preset_id,
+            traits=traits,
+            recorded=True,
+            version=result["version"],
+        )
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
