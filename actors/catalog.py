@@ -17,14 +17,15 @@ from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from actors.errors import Conflict, NotFound, Unavailable
-from actors.naming import config_stream_id, presets_stream_id
+from actors.naming import config_stream_id, default_voice_stream_id, presets_stream_id
 from actors.presets import BUILTIN_PRESETS
 from actors.traits import merge_traits
-from events.avatar import Traits
+from events.avatar import Traits, Voice, VoiceAttached, VoiceDetached
 from events.base import Event
 from events.catalog import (
     ConfigSet,
     ConfigState,
+    DefaultVoiceState,
     Preset,
     PresetCatalogState,
     PresetCreated,
@@ -32,6 +33,7 @@ from events.catalog import (
     PresetUpdated,
     RenderConfig,
     config_folder,
+    default_voice_folder,
     effective_presets,
     preset_folder,
     split_resolution,
@@ -244,3 +246,29 @@ class ConfigStore:
 
     def update(self, changes: Mapping[str, Any]) -> ConfigState:
         return self.stream.execute(lambda s: decide_config(s, changes))
+
+
+# ---------------------------------------------------------------------------- default voice
+
+
+class DefaultVoice:
+    """The voice avatars without their own speak with, in the ``voice:<tenant>:default`` stream."""
+
+    def __init__(
+        self, journal: Journal, tenant: str, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.stream = CatalogStream(
+            journal, default_voice_stream_id(tenant), default_voice_folder, clock
+        )
+
+    def get(self) -> DefaultVoiceState:
+        return self.stream.state()
+
+    def attach(self, voice: Voice) -> DefaultVoiceState:
+        return self.stream.execute(
+            lambda s: [] if s.voice == voice else [VoiceAttached(voice=voice)]
+        )
+
+    def detach(self) -> DefaultVoiceState:
+        """Detaching when nothing is attached records nothing (DELETE is idempotent)."""
+        return self.stream.execute(lambda s: [VoiceDetached()] if s.voice is not None else [])

@@ -42,3 +42,8 @@ def presets_stream_id(tenant: str) -> str:
 def config_stream_id(tenant: str) -> str:
     """The tenant's service configuration stream, e.g. ``config:default:service``."""
     return f"config:{tenant}:service"
+
+
+def default_voice_stream_id(tenant: str) -> str:
+    """The tenant's default voice stream, e.g. ``voice:default:default``."""
+    return f"voice:{tenant}:default"

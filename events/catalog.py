@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from events.avatar import Traits
+from events.avatar import Traits, Voice, VoiceAttached, VoiceDetached
 from events.base import Event
 from events.fold import Folder, State
 
@@ -185,3 +185,26 @@ def _deleted(s: PresetCatalogState, e: PresetDeleted, at: float) -> dict[str, An
 @config_folder.mutator(ConfigSet)
 def _config(s: ConfigState, e: ConfigSet, at: float) -> dict[str, Any]:
     return {"config": e.config}
+
+
+# ---------------------------------------------------------------------------- default voice
+
+
+class DefaultVoiceState(State):
+    """The tenant's default voice (``voice:<tenant>:default``): VoiceAttached / VoiceDetached,
+    the same events an avatar records for its own voice."""
+
+    voice: Voice | None = None
+
+
+default_voice_folder: Folder[DefaultVoiceState] = Folder(DefaultVoiceState)
+
+
+@default_voice_folder.mutator(VoiceAttached)
+def _default_voice_attached(s: DefaultVoiceState, e: VoiceAttached, at: float) -> dict[str, Any]:
+    return {"voice": e.voice}
+
+
+@default_voice_folder.mutator(VoiceDetached)
+def _default_voice_detached(s: DefaultVoiceState, e: VoiceDetached, at: float) -> dict[str, Any]:
+    return {"voice": None}

@@ -1,4 +1,5 @@
-"""The ingress replica's preset catalog and configuration store, one of each per gateway.
+"""The ingress replica's preset catalog, configuration and default voice, one of each per
+gateway.
 
 Kept beside the gateway (not in it) so that each stays small; both read the gateway's journal.
 """
@@ -9,7 +10,7 @@ import asyncio
 import weakref
 from dataclasses import dataclass
 
-from actors.catalog import ConfigStore, PresetCatalog
+from actors.catalog import ConfigStore, DefaultVoice, PresetCatalog
 from events.catalog import RenderConfig
 from serve_app.gateway import Gateway
 
@@ -18,6 +19,7 @@ from serve_app.gateway import Gateway
 class Catalogs:
     presets: PresetCatalog
     config: ConfigStore
+    voice: DefaultVoice
 
 
 _by_gateway: weakref.WeakKeyDictionary[Gateway, Catalogs] = weakref.WeakKeyDictionary()
@@ -27,7 +29,9 @@ def catalogs(gw: Gateway) -> Catalogs:
     found = _by_gateway.get(gw)
     if found is None:
         found = _by_gateway[gw] = Catalogs(
-            PresetCatalog(gw.journal, gw.tenant), ConfigStore(gw.journal, gw.tenant)
+            PresetCatalog(gw.journal, gw.tenant),
+            ConfigStore(gw.journal, gw.tenant),
+            DefaultVoice(gw.journal, gw.tenant),
         )
     return found
 

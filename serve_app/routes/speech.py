@@ -16,15 +16,16 @@ from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from ray.serve.handle import DeploymentHandle
 
+from actors.catalog import DefaultVoice
 from actors.commands import AttachVoice, DetachVoice, InterruptSpeech, StartSpeech
 from events.avatar import Voice
 from events.speech import LipSyncTrack
 from media.speech import FORMATS, viseme_sets
+from serve_app.catalog import catalogs
 from serve_app.errors import ApiError
 from serve_app.gateway import Gateway
 from serve_app.http import IdempotencyKey, IfMatch, parse_if_match, set_version
 from serve_app.routes.deps import AvatarId, GatewayDep
-from serve_app.speaking.default_voice import DefaultVoice
 from serve_app.speaking.models import (
     LipSyncRequest,
     PhonemesRequest,
@@ -57,7 +58,7 @@ async def _call(gw: Gateway, method: str, *args: Any) -> Any:
 
 
 def _default_voice(gw: Gateway) -> DefaultVoice:
-    return DefaultVoice(gw.journal, gw.tenant)
+    return catalogs(gw).voice
 
 
 async def _service_voice(gw: Gateway) -> Voice | None:

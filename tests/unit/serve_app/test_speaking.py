@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from actors.catalog import DefaultVoice
 from events import MemoryJournal
 from events.avatar import Voice
 from serve_app.rendering.outputs import LocalRenders
-from serve_app.speaking.default_voice import DefaultVoice
 from serve_app.speaking.models import LipSyncRequest, TimingRequest, VoiceChoice
 from serve_app.speaking.work import SpeechFailure, SpeechWorker, check_text
 
