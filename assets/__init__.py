@@ -14,6 +14,7 @@ from assets.errors import (
     UnsafeName,
     UnsupportedMedia,
 )
+from assets.factory import open_asset_store
 from assets.local import LocalAssetStore
 from assets.names import ASSET_ID_PATTERN, check_download_name, sanitize_name
 from assets.sniff import KINDS, AssetKind, sniff
@@ -41,6 +42,7 @@ __all__ = [
     "Upload",
     "check_download_name",
     "look_of",
+    "open_asset_store",
     "sanitize_name",
     "sniff",
 ]
