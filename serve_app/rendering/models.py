@@ -40,7 +40,9 @@ class Picture(_Body):
 
     width: int = Field(512, ge=MIN_SIZE, le=MAX_SIZE, description="Pixels, 64..4096.")
     height: int = Field(512, ge=MIN_SIZE, le=MAX_SIZE, description="Pixels, 64..4096.")
-    shading: Shading = "toon"
+    shading: Shading | None = Field(
+        None, description="Drawing style; default: the look of the avatar's model."
+    )
     quality: Quality = "high"
 
     @model_validator(mode="before")

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from assets import look_of
 from events.avatar import (
     AnimationTriggered,
     AvatarState,
@@ -69,8 +70,10 @@ class RenderFailure(Exception):
         return {"status": self.status, "code": self.code, "message": self.message}
 
 
-def options_of(picture: Picture) -> RenderOptions:
-    return RenderOptions(picture.width, picture.height, picture.shading, picture.quality)
+def options_of(picture: Picture, model_id: str | None = None) -> RenderOptions:
+    """Drawing options; the shading, unless the request names one, is the model's look."""
+    shading = picture.shading or look_of(model_id).shading
+    return RenderOptions(picture.width, picture.height, shading, picture.quality)
 
 
 def frame_state(state: AvatarState, overrides: FaceOverrides) -> AvatarState:
@@ -185,7 +188,7 @@ class RenderWorker:
         """One encoded still frame and its MIME type."""
         drawn = frame_state(state or AvatarState(), req)
         params = frame_params(drawn, req.parameters)
-        options = options_of(req)
+        options = options_of(req, drawn.model_id)
         with self._rig_lock:  # a rig draws into its own buffer: one frame at a time
             rig = self._rig(drawn.traits, options)
             pixels = rig.render(params)
@@ -303,7 +306,7 @@ class RenderWorker:
                 path,
                 fmt=opts.format,
                 fps=opts.fps,
-                options=options_of(opts),
+                options=options_of(opts, timeline.initial.model_id),
                 seed=seed,
                 audio=audio,
                 progress=progress,

@@ -12,14 +12,22 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from events.avatar import AnimationTriggered, AvatarCreated, EmotionSet, StatePatch, StatePatched
+from assets import LocalAssetStore
+from events.avatar import (
+    AnimationTriggered,
+    AvatarCreated,
+    AvatarState,
+    EmotionSet,
+    StatePatch,
+    StatePatched,
+)
 from events.base import Event
 from events.memory import MemoryJournal
 from events.session import MarkerAdded, SessionClosed, SessionStarted, TranscriptLine
 from media.video import ffmpeg_exe
 from serve_app.rendering.jobs import JobStore, progress_frame
 from serve_app.rendering.models import FrameRequest, ReplayRequest, SequenceRequest
-from serve_app.rendering.outputs import LocalRenders
+from serve_app.rendering.outputs import AssetOutputs
 from serve_app.rendering.work import RenderWorker
 
 pytestmark = pytest.mark.timeout(120)
@@ -41,7 +49,7 @@ def worker(journal: MemoryJournal, tmp_path: Path) -> RenderWorker:
     return RenderWorker(
         journal,
         stream_of,
-        LocalRenders(tmp_path / "files"),
+        AssetOutputs(LocalAssetStore(tmp_path / "assets"), "t"),
         JobStore(tmp_path / "jobs"),
         tmp_path / "tmp",
     )
@@ -91,7 +99,8 @@ def framemd5(path: Path) -> list[str]:
 
 
 def file_of(tmp_path: Path, result: dict[str, Any]) -> Path:
-    return tmp_path / "files" / result["asset_id"]
+    path, _ = LocalAssetStore(tmp_path / "assets").open_path("t", result["asset_id"])
+    return path
 
 
 # ---------------------------------------------------------------------------- models
@@ -243,15 +252,29 @@ def test_event_range_sequence(worker: RenderWorker, journal: MemoryJournal) -> N
     assert out["frames"] == round(timeline.duration_ms / 1000 * 30)
 
 
-def test_output_store_is_content_addressed(tmp_path: Path) -> None:
-    store = LocalRenders(tmp_path / "o")
+def test_outputs_are_assets_of_the_tenant(tmp_path: Path) -> None:
+    assets = LocalAssetStore(tmp_path / "o")
+    store = AssetOutputs(assets, "t")
     a = store.put_bytes(b"abc", name="a.png", kind="image", mime="image/png")
     b = store.put_bytes(b"abc", name="b.png", kind="image", mime="image/png")
-    assert a.asset_id == b.asset_id == f"r-{hashlib.sha256(b'abc').hexdigest()}"
+    assert a.sha256 == b.sha256 == hashlib.sha256(b"abc").hexdigest()
+    assert a.url == f"/api/v1/avatars/assets/{a.asset_id}/content"
+    assert assets.get("t", a.asset_id).kind == "image"
     found = store.lookup(a.asset_id)
     assert found is not None and found[0].read_bytes() == b"abc"
-    assert store.lookup("r-../../etc/passwd") is None
+    assert AssetOutputs(assets, "other").lookup(a.asset_id) is None
+    assert store.lookup("as-../../etc/passwd") is None
     assert store.lookup("r-" + "0" * 64) is None
+
+
+def test_each_builtin_model_draws_its_own_look(worker: RenderWorker) -> None:
+    from assets import BUILTIN_MODELS
+
+    req = FrameRequest(width=128, height=128, format="png")
+    frames = {m: worker.frame(req, AvatarState(model_id=m))[0] for m in BUILTIN_MODELS}
+    assert len(set(frames.values())) == len(BUILTIN_MODELS)
+    shaded = FrameRequest(width=128, height=128, format="png", shading="flat")
+    assert worker.frame(shaded, AvatarState(model_id="studio"))[0] == frames["flat"]
 
 
 def test_jobs_indexed_by_session(tmp_path: Path) -> None:
