@@ -19,7 +19,7 @@ from serve_app import gateway, streams
 from serve_app.errors import install_error_handlers
 from serve_app.gateway import Gateway
 from serve_app.renderer import Renderer
-from serve_app.routes import avatars, render, sessions, system
+from serve_app.routes import assets, avatars, models, render, sessions, system
 from serve_app.settings import Settings
 
 PREFIX = "/api/v1/avatars"
@@ -38,6 +38,8 @@ def create_app() -> FastAPI:
     app.include_router(system.router)
     app.include_router(system.router, prefix=PREFIX)
     # Routers with literal first segments go before /{avatar_id}/... ones.
+    app.include_router(assets.router, prefix=PREFIX)
+    app.include_router(models.router, prefix=PREFIX)
     app.include_router(render.router, prefix=PREFIX)
     app.include_router(sessions.router, prefix=PREFIX)
     app.include_router(streams.router, prefix=PREFIX)

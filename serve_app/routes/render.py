@@ -154,9 +154,13 @@ async def render_sequence(body: SequenceRequest, gw: GatewayDep, request: Reques
     return JSONResponse(out)
 
 
-@router.api_route(
+@router.get(
     "/render/outputs/{output_id}",
-    methods=["GET", "HEAD"],
+    summary="Download a rendered file (alias of /assets/{asset_id}/content)",
+    responses={404: {"description": "No such output for this tenant."}},
+)
+@router.head(
+    "/render/outputs/{output_id}",
     summary="Download a rendered file (alias of /assets/{asset_id}/content)",
     responses={404: {"description": "No such output for this tenant."}},
 )
