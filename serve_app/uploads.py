@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
-from assets import AssetInfo, AssetKind, AssetStore, AssetTooLarge, Upload
+from assets import AssetInfo, AssetKind, AssetStore, AssetTooLarge, UnsupportedMedia, Upload
 from assets.sniff import KINDS
 from serve_app.errors import ApiError
 
@@ -70,6 +71,8 @@ async def receive_upload(
     """Stream the request's file into ``store``; the stored asset's record."""
     ctype = request.headers.get("content-type", "")
     multipart = ctype.lower().startswith("multipart/form-data")
+    if ctype.lower().startswith("application/x-www-form-urlencoded"):
+        raise UnsupportedMedia("send the file as multipart/form-data or as a raw body")
     length = content_length(request)
     if length is not None and length > max_bytes + (MULTIPART_OVERHEAD if multipart else 0):
         raise AssetTooLarge(max_bytes)
@@ -167,7 +170,8 @@ class _Parts:
             self.saw_file = self._is_file = True
             filename = disp.get(b"filename")
             if self.ask.name is None and filename:
-                self.ask.name = filename.decode("utf-8", "replace")
+                # clients (aiohttp, some browsers) percent-encode it (RFC 7578 4.2)
+                self.ask.name = unquote(filename.decode("utf-8", "replace"))
             self.ask.mime = self._headers.get(b"content-type", b"").decode("latin-1")
 
     def _data(self, data: bytes, start: int, end: int) -> None:
