@@ -43,6 +43,7 @@ CREATE INDEX IF NOT EXISTS assets_by_tenant ON assets (tenant, created_at);
 CREATE INDEX IF NOT EXISTS assets_by_name ON assets (tenant, name);
 CREATE INDEX IF NOT EXISTS assets_by_sha ON assets (sha256);
 """
+_STALE_UPLOAD_S = 86_400.0
 _COLUMNS = "asset_id, tenant, name, kind, mime, format, size, sha256, created_at, meta"
 
 
@@ -65,6 +66,7 @@ class LocalAssetStore(AssetStore):
             conn = self._conn()
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+            self._sweep_temp()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -105,6 +107,15 @@ class LocalAssetStore(AssetStore):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def _sweep_temp(self) -> None:
+        """Remove uploads left by a process that died mid-upload (older than a day: a live
+        upload of another process is never that old)."""
+        cutoff = time.time() - _STALE_UPLOAD_S
+        for path in self.tmp.glob("up-*"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
 
     def blob_path(self, sha256: str) -> Path:
         sha = check_sha256(sha256)

@@ -104,7 +104,7 @@ async def _drain(request: Request) -> None:
             left -= len(chunk)
             if left <= 0:
                 return
-    except ClientDisconnect:
+    except (ClientDisconnect, RuntimeError):  # RuntimeError: the body had already ended
         return
 
 

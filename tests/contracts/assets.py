@@ -145,8 +145,9 @@ class AssetStoreContract(ABC):
         assert store.page("t1").total == 0
 
     def test_internal_writers_keep_their_kind_and_type(self, store: AssetStore) -> None:
-        info = store.put_bytes("t1", b"\x00\x01pcm", name="a.pcm", kind="audio", strict=False,
-                               mime="audio/L16")
+        info = store.put_bytes(
+            "t1", b"\x00\x01pcm", name="a.pcm", kind="audio", strict=False, mime="audio/L16"
+        )
         assert (info.kind, info.mime) == ("audio", "audio/l16")
 
     # ---------------------------------------------------------- tenants

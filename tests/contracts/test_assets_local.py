@@ -56,3 +56,13 @@ def test_a_blob_replaced_by_a_symlink_pointing_out_is_not_served(tmp_path: Path)
 def test_unknown_url_scheme_is_refused() -> None:
     with pytest.raises(ValueError, match="scheme"):
         open_asset_store("s3://bucket/assets")
+
+
+def test_uploads_left_by_a_dead_process_are_swept_on_open(tmp_path: Path) -> None:
+    LocalAssetStore(tmp_path).close()
+    stale, fresh = tmp_path / "tmp" / "up-stale", tmp_path / "tmp" / "up-fresh"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    os.utime(stale, (0, 0))
+    LocalAssetStore(tmp_path).close()
+    assert not stale.exists() and fresh.exists()
