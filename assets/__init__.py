@@ -1,1 +1,48 @@
-"""assets."""
+"""Assets: a content-addressed store (sha256 blobs + metadata, per tenant), safe names, MIME
+sniffing, glTF/GLB model metadata and the catalog of built-in models.
+
+Imports at most :mod:`events`; never Ray or the service.
+"""
+
+from assets.catalog import BUILTIN_MODELS, DEFAULT_MODEL, BuiltinModel, look_of
+from assets.errors import (
+    AssetError,
+    AssetNotFound,
+    AssetTooLarge,
+    InvalidAsset,
+    StorageFailure,
+    UnsafeName,
+    UnsupportedMedia,
+)
+from assets.factory import open_asset_store
+from assets.local import LocalAssetStore
+from assets.names import ASSET_ID_PATTERN, check_download_name, sanitize_name
+from assets.sniff import KINDS, AssetKind, sniff
+from assets.store import DEFAULT_MAX_BYTES, AssetInfo, AssetPage, AssetStore, Upload
+
+__all__ = [
+    "ASSET_ID_PATTERN",
+    "BUILTIN_MODELS",
+    "DEFAULT_MAX_BYTES",
+    "DEFAULT_MODEL",
+    "KINDS",
+    "AssetError",
+    "AssetInfo",
+    "AssetKind",
+    "AssetNotFound",
+    "AssetPage",
+    "AssetStore",
+    "AssetTooLarge",
+    "BuiltinModel",
+    "InvalidAsset",
+    "LocalAssetStore",
+    "StorageFailure",
+    "UnsafeName",
+    "UnsupportedMedia",
+    "Upload",
+    "check_download_name",
+    "look_of",
+    "open_asset_store",
+    "sanitize_name",
+    "sniff",
+]

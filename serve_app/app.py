@@ -21,9 +21,11 @@ from serve_app.gateway import Gateway
 from serve_app.metrics import LatencyMiddleware
 from serve_app.renderer import Renderer
 from serve_app.routes import (
+    assets,
     avatars,
     catalog,
     config,
+    models,
     performance,
     render,
     sessions,
@@ -50,6 +52,8 @@ def create_app() -> FastAPI:
     app.include_router(system.router)
     app.include_router(system.router, prefix=PREFIX)
     # Routers with literal first segments go before /{avatar_id}/... ones.
+    app.include_router(assets.router, prefix=PREFIX)
+    app.include_router(models.router, prefix=PREFIX)
     app.include_router(render.router, prefix=PREFIX)
     app.include_router(speech.router, prefix=PREFIX)
     app.include_router(sessions.router, prefix=PREFIX)

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actors.errors import EntityError
+from assets.errors import AssetError
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(EntityError)
     async def _entity(request: Request, exc: EntityError) -> JSONResponse:
         return JSONResponse(error_body(exc.code, exc.message, **exc.details), exc.status)
+
+    @app.exception_handler(AssetError)
+    async def _asset(request: Request, exc: AssetError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("asset storage failed on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(error_body(exc.code, str(exc)), exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,6 +19,7 @@ from actors.commands import Touch
 from actors.directory import make_directory
 from actors.naming import Kind, stream_id
 from actors.remote import shared_journal
+from assets import AssetStore
 from events.avatar import avatar_folder
 from events.fold import Folder
 from events.journal import Journal
@@ -26,6 +27,7 @@ from events.records import RecordedEvent
 from events.replay import load_state
 from events.session import session_folder
 from serve_app.errors import ApiError, not_found
+from serve_app.rendering.outputs import shared_asset_store
 from serve_app.settings import Settings
 
 FOLDERS: dict[Kind, Folder[Any]] = {"avatar": avatar_folder, "session": session_folder}
@@ -45,6 +47,7 @@ class Gateway:
             settings.hosts_per_node,
             settings.max_entities_per_host,
         )
+        self.assets: AssetStore = shared_asset_store(settings.data_dir)
         self.started_at = time.time()
 
     def stream(self, kind: Kind, entity_id: str) -> str:

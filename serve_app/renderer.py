@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from ray import serve
 
+from actors.catalog import ConfigStore
 from actors.naming import Kind, stream_id
 from actors.remote import shared_journal
 from events.avatar import AvatarState
@@ -58,12 +59,14 @@ class Renderer:
             return stream_id(k, tenant, entity_id)
 
         data_dir = self.settings.data_dir
+        config = ConfigStore(shared_journal(self.settings.journal_url), tenant)
         self.worker = RenderWorker(
             shared_journal(self.settings.journal_url),
             stream_of,
-            open_output_store(data_dir),
+            open_output_store(data_dir, tenant=tenant),
             open_job_store(data_dir),
             data_dir / "renders" / "tmp",
+            lambda: config.get().config.shading,
         )
         self.render_stats = RenderStats()
 

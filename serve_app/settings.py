@@ -65,6 +65,12 @@ class Settings(BaseModel):
     renderer_graceful_shutdown_s: float = Field(
         900.0, gt=0, description="How long a replica being scaled down may finish its renders."
     )
+    max_upload_bytes: int = Field(
+        500 * 1024**2,
+        ge=1,
+        description="Largest asset upload in bytes (500 MiB); larger ones get 413 and leave "
+        "nothing on disk.",
+    )
     render_timeout_s: float = Field(
         300.0, gt=0, description="Longest a synchronous video render may take (then use a job)."
     )

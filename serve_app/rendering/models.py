@@ -41,7 +41,11 @@ class Picture(_Body):
 
     width: int = Field(512, ge=MIN_SIZE, le=MAX_SIZE, description="Pixels, 64..4096.")
     height: int = Field(512, ge=MIN_SIZE, le=MAX_SIZE, description="Pixels, 64..4096.")
-    shading: Shading = "toon"
+    shading: Shading | None = Field(
+        None,
+        description="Drawing style; default: the look of the avatar's model (the default "
+        "classic rig: the configured shading, GET /config).",
+    )
     quality: Quality = "high"
     antialiasing: bool = Field(True, description="Off draws hard edges (fast quality: always).")
 
@@ -191,7 +195,8 @@ class ReplayRequest(VideoOptions):
     )
 
 
-_CONFIGURED = ("width", "height", "shading", "quality", "antialiasing", "fps")
+# shading is not filled in here: the model's look comes first (RenderWorker, options_of)
+_CONFIGURED = ("width", "height", "quality", "antialiasing", "fps")
 Configurable = TypeVar("Configurable", bound=Picture)
 
 

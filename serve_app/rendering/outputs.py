@@ -1,29 +1,22 @@
-"""Where rendered files go: an output store gives each a stable id, a URL and a sha256.
+"""Where rendered files go: the asset store, as image/video assets of the request's tenant.
 
-:class:`LocalRenders` keeps files under ``<data_dir>/renders/files`` named by their checksum
-(content-addressed: the same bytes get the same id) with a JSON sidecar, downloadable from
-``GET /api/v1/avatars/render/outputs/{output_id}``. When the asset store is present, outputs
-go there instead (:func:`open_output_store`).
+:class:`AssetOutputs` adapts an :class:`~assets.AssetStore` to the small :class:`OutputStore`
+shape the renderer (and speech) write through: each output gets an asset id, a sha256 and the
+URL ``/api/v1/avatars/assets/{asset_id}/content``. ``/render/outputs/{id}`` stays as an alias of
+that URL for older clients.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import hashlib
-import json
-import os
-import re
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
+from assets import AssetInfo, AssetKind, AssetNotFound, AssetStore, UnsafeName, open_asset_store
+
 PREFIX = "/api/v1/avatars"
-OUTPUT_ID_PATTERN = r"^r-[0-9a-f]{64}$"
-_OUTPUT_ID = re.compile(OUTPUT_ID_PATTERN)
-_CHUNK = 1 << 20
+DEFAULT_TENANT = "default"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,67 +35,75 @@ class StoredOutput:
 
 class OutputStore(Protocol):
     def put_file(self, path: Path, *, name: str, kind: str, mime: str) -> StoredOutput:
-        """Store (move or copy) the file at ``path``; the caller no longer owns it."""
+        """Store the file at ``path``; the caller may delete it afterwards."""
         ...
 
     def put_bytes(self, data: bytes, *, name: str, kind: str, mime: str) -> StoredOutput: ...
 
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    def lookup(self, asset_id: str) -> tuple[Path, StoredOutput] | None:
+        """The file and facts of a stored output (e.g. speech audio a replay reuses)."""
+        ...
 
 
-class LocalRenders:
-    """Rendered files in a folder, content-addressed by sha256."""
+def content_url(asset_id: str) -> str:
+    return f"{PREFIX}/assets/{asset_id}/content"
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+
+def stored_output(info: AssetInfo) -> StoredOutput:
+    return StoredOutput(
+        info.asset_id,
+        content_url(info.asset_id),
+        info.sha256,
+        info.size,
+        info.mime,
+        info.name,
+        info.kind,
+    )
+
+
+class AssetOutputs:
+    """An :class:`OutputStore` writing into an asset store for one tenant.
+
+    Outputs are ours, so their kind and type are taken as given (no sniffing verdicts).
+    """
+
+    def __init__(self, store: AssetStore, tenant: str = DEFAULT_TENANT) -> None:
+        self.store = store
+        self.tenant = tenant
 
     def put_file(self, path: Path, *, name: str, kind: str, mime: str) -> StoredOutput:
-        sha = sha256_file(path)
-        output_id = f"r-{sha}"
-        target = self.root / output_id
-        size = path.stat().st_size
-        if target.exists():
-            path.unlink(missing_ok=True)
-        else:
-            shutil.move(str(path), target)
-        info = StoredOutput(
-            output_id, f"{PREFIX}/render/outputs/{output_id}", sha, size, mime, name, kind
+        info = self.store.put_file(
+            self.tenant, path, name=name, kind=_kind(kind), mime=mime, strict=False
         )
-        self._write_meta(info)
-        return info
+        return stored_output(info)
 
     def put_bytes(self, data: bytes, *, name: str, kind: str, mime: str) -> StoredOutput:
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".in-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        return self.put_file(Path(tmp), name=name, kind=kind, mime=mime)
+        info = self.store.put_bytes(
+            self.tenant, data, name=name, kind=_kind(kind), mime=mime, strict=False
+        )
+        return stored_output(info)
 
-    def _write_meta(self, info: StoredOutput) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".meta-")
-        with os.fdopen(fd, "w") as f:
-            json.dump(info.to_json(), f)
-        os.replace(tmp, self.root / f"{info.asset_id}.json")
-
-    def lookup(self, output_id: str) -> tuple[Path, StoredOutput] | None:
-        """The file and facts of ``output_id``; ``None`` when unknown or malformed."""
-        if not _OUTPUT_ID.match(output_id):
+    def lookup(self, asset_id: str) -> tuple[Path, StoredOutput] | None:
+        """The file and facts of an output; ``None`` when unknown or malformed."""
+        try:
+            path, info = self.store.open_path(self.tenant, asset_id)
+        except (AssetNotFound, UnsafeName):
             return None
-        path, meta = self.root / output_id, self.root / f"{output_id}.json"
-        with contextlib.suppress(OSError, ValueError, TypeError):
-            info = StoredOutput(**json.loads(meta.read_text()))
-            if path.is_file():
-                return path, info
-        return None
+        return path, stored_output(info)
+
+
+def _kind(kind: str) -> AssetKind:
+    allowed: tuple[AssetKind, ...] = ("image", "video", "audio", "model", "texture", "animation")
+    return next((k for k in allowed if k == kind), "other")
 
 
 @functools.cache
-def open_output_store(data_dir: Path) -> LocalRenders:
-    """The output store under ``data_dir`` (one instance per process and folder)."""
-    return LocalRenders(Path(data_dir) / "renders" / "files")
+def shared_asset_store(data_dir: Path) -> AssetStore:
+    """The asset store under ``data_dir`` (one instance per process and folder); uploads
+    pass their own limit to :meth:`~assets.AssetStore.begin`."""
+    return open_asset_store(Path(data_dir) / "assets")
+
+
+def open_output_store(data_dir: Path, *, tenant: str = DEFAULT_TENANT) -> AssetOutputs:
+    """Where renders (and speech audio) are stored: the asset store under ``data_dir``."""
+    return AssetOutputs(shared_asset_store(Path(data_dir)), tenant)

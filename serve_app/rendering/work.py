@@ -15,6 +15,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+import wave
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from assets import look_of
 from events.avatar import (
     AnimationTriggered,
     AvatarState,
@@ -46,6 +48,7 @@ from serve_app.rendering.models import (
     Picture,
     ReplayRequest,
     SequenceRequest,
+    Shading,
     VideoOptions,
 )
 from serve_app.rendering.outputs import OutputStore
@@ -69,9 +72,12 @@ class RenderFailure(Exception):
         return {"status": self.status, "code": self.code, "message": self.message}
 
 
-def options_of(picture: Picture) -> RenderOptions:
+def options_of(picture: Picture, model_id: str | None, configured: Shading) -> RenderOptions:
+    """Drawing options. Shading: the request's, else the avatar's model's look, else the
+    service configuration's (the default ``classic`` rig draws with the configured shading)."""
+    shading = picture.shading or look_of(model_id).shading or configured
     return RenderOptions(
-        picture.width, picture.height, picture.shading, picture.quality, picture.antialiasing
+        picture.width, picture.height, shading, picture.quality, picture.antialiasing
     )
 
 
@@ -143,21 +149,45 @@ def sequence_timeline(
     return Timeline.of(initial, cues, duration), clips
 
 
-def resynthesize(timeline: Timeline) -> dict[str, PcmAudio]:
-    """Audio of the recorded utterances, spoken again from their text and voice.
+AudioFinder = Callable[[str], Path | None]
+"""``find(asset_id)`` -> the stored file of an audio asset, or ``None``."""
 
-    The lip-sync track comes from the event, so pictures never depend on this; the audio may
-    differ by a few samples between runs (espeak-ng), which nobody hears.
+
+def stored_wav(path: Path) -> PcmAudio | None:
+    """A 16-bit PCM WAV file as audio; ``None`` when it is anything else."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            if w.getsampwidth() != 2:
+                return None
+            samples = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.int16)
+            channels, rate = w.getnchannels(), w.getframerate()
+    except (OSError, wave.Error, EOFError):
+        return None
+    return PcmAudio(samples.reshape(-1, channels) if channels > 1 else samples, rate)
+
+
+def recorded_audio(timeline: Timeline, find: AudioFinder | None = None) -> dict[str, PcmAudio]:
+    """Audio of the recorded utterances: the WAV that speak stored (``audio_asset_id``), so a
+    replay sounds exactly as the session did; otherwise spoken again from text and voice.
+
+    The lip-sync track comes from the event, so pictures never depend on this; spoken again,
+    the audio may differ by a few samples between runs (espeak-ng), which nobody hears.
     """
     clips: dict[str, PcmAudio] = {}
     for c in timeline.cues:
         ev = c.event
-        if isinstance(ev, SpeechStarted) and ev.utterance_id not in clips:
-            try:
-                spoken = synthesize(ev.text, ev.voice_id)
-            except SpeechError:
-                continue  # a voice no longer installed: the video stays silent there
-            clips[ev.utterance_id] = PcmAudio(spoken.pcm.astype(np.int16), spoken.sample_rate)
+        if not isinstance(ev, SpeechStarted) or ev.utterance_id in clips:
+            continue
+        path = find(ev.audio_asset_id) if find and ev.audio_asset_id else None
+        stored = stored_wav(path) if path is not None else None
+        if stored is not None:
+            clips[ev.utterance_id] = stored
+            continue
+        try:
+            spoken = synthesize(ev.text, ev.voice_id)
+        except SpeechError:
+            continue  # a voice no longer installed: the video stays silent there
+        clips[ev.utterance_id] = PcmAudio(spoken.pcm.astype(np.int16), spoken.sample_rate)
     return clips
 
 
@@ -171,8 +201,11 @@ class RenderWorker:
         outputs: OutputStore,
         jobs: JobStore,
         work_dir: Path,
+        configured_shading: Callable[[], Shading] = lambda: "toon",
     ) -> None:
+        """``configured_shading``: the service configuration's shading, asked per render."""
         self.journal = journal
+        self.configured_shading = configured_shading
         self.stream_of = stream_of
         self.outputs = outputs
         self.jobs = jobs
@@ -181,13 +214,17 @@ class RenderWorker:
         self._rigs: OrderedDict[tuple[Any, RenderOptions], FaceRig] = OrderedDict()
         self._rig_lock = threading.Lock()
 
+    def _find_audio(self, asset_id: str) -> Path | None:
+        found = self.outputs.lookup(asset_id)
+        return None if found is None else found[0]
+
     # ------------------------------------------------------------------ frames
 
     def frame(self, req: FrameRequest, state: AvatarState | None) -> tuple[bytes, str]:
         """One encoded still frame and its MIME type."""
         drawn = frame_state(state or AvatarState(), req)
         params = frame_params(drawn, req.parameters)
-        options = options_of(req)
+        options = options_of(req, drawn.model_id, self.configured_shading())
         with self._rig_lock:  # a rig draws into its own buffer: one frame at a time
             rig = self._rig(drawn.traits, options)
             pixels = rig.render(params)
@@ -219,7 +256,7 @@ class RenderWorker:
             timeline = self.events_timeline(
                 req.avatar_id, req.events.from_version, req.events.to_version
             )
-            clips = resynthesize(timeline)
+            clips = recorded_audio(timeline, self._find_audio)
         else:
             timeline, clips = sequence_timeline(req, initial or AvatarState())
         return self._video(timeline, clips, req, req.seed, f"sequence.{req.format}", progress)
@@ -248,7 +285,12 @@ class RenderWorker:
         timeline, session, session_records = self.session_timeline(session_id)
         seed = session_seed(session_id) if opts.seed is None else opts.seed
         result = self._video(
-            timeline, resynthesize(timeline), opts, seed, f"{session_id}.{opts.format}", progress
+            timeline,
+            recorded_audio(timeline, self._find_audio),
+            opts,
+            seed,
+            f"{session_id}.{opts.format}",
+            progress,
         )
         start = session.started_at or 0.0
         result["session_id"] = session_id
@@ -305,7 +347,7 @@ class RenderWorker:
                 path,
                 fmt=opts.format,
                 fps=opts.fps,
-                options=options_of(opts),
+                options=options_of(opts, timeline.initial.model_id, self.configured_shading()),
                 seed=seed,
                 audio=audio,
                 progress=progress,

@@ -12,16 +12,17 @@ import asyncio
 import contextlib
 import json
 import logging
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response, WebSocket, WebSocketDisconnect
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, Body, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 from ray.serve.handle import DeploymentHandle
 
 from actors.commands import TakeSnapshot
+from assets import AssetNotFound, UnsafeName
 from serve_app import gateway
 from serve_app.catalog import render_config
+from serve_app.downloads import asset_response
 from serve_app.errors import ApiError, not_found
 from serve_app.gateway import Gateway
 from serve_app.http import set_version
@@ -32,7 +33,7 @@ from serve_app.rendering.models import (
     SequenceRequest,
     with_config,
 )
-from serve_app.rendering.outputs import open_output_store
+from serve_app.rendering.outputs import AssetOutputs, open_output_store
 from serve_app.routes.deps import AvatarId, GatewayDep, SessionId
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,12 @@ _background: set[asyncio.Task[None]] = set()
 _JOB_POLL_S = 0.2
 
 
-_outputs = open_output_store
 _jobs = open_job_store
+
+
+def _outputs(gw: Gateway) -> AssetOutputs:
+    """Renders land in the asset store, as the request's tenant's assets."""
+    return open_output_store(gw.settings.data_dir, tenant=gw.tenant)
 
 
 def _renderer(gw: Gateway) -> DeploymentHandle[Any]:
@@ -85,7 +90,7 @@ async def _render_frame(gw: Gateway, req: FrameRequest, response_kind: str = "")
         headers["X-Avatar-Version"] = str(version)
     if req.response == "url":
         stored = await asyncio.to_thread(
-            _outputs(gw.settings.data_dir).put_bytes,
+            _outputs(gw).put_bytes,
             out["content"],
             name=f"{req.avatar_id or 'frame'}.{req.format}",
             kind="image",
@@ -126,7 +131,7 @@ async def render_frame(body: FrameRequest, gw: GatewayDep) -> Response:
     status_code=200,
     responses={202: {"description": "Accepted as a job (background=true)."}},
 )
-async def render_sequence(body: SequenceRequest, gw: GatewayDep) -> Response:
+async def render_sequence(body: SequenceRequest, gw: GatewayDep, request: Request) -> Response:
     body = with_config(body, await render_config(gw))
     initial = None
     if body.avatar_id is not None:
@@ -153,32 +158,31 @@ async def render_sequence(body: SequenceRequest, gw: GatewayDep) -> Response:
         ) from e
     _raise_for(out)
     if body.response == "video":
-        found = _outputs(gw.settings.data_dir).lookup(out["asset_id"])
-        if found is None:
-            raise ApiError(500, "output_missing", "the rendered file is gone")
-        return _file(*found)
+        return await _output_file(gw, request, out["asset_id"])
     return JSONResponse(out)
 
 
-@router.get("/render/outputs/{output_id}", summary="Download a rendered file")
-async def render_output(output_id: str, gw: GatewayDep) -> Response:
-    found = _outputs(gw.settings.data_dir).lookup(output_id)
-    if found is None:
-        raise not_found("output", output_id)
-    return _file(*found)
+@router.get(
+    "/render/outputs/{output_id}",
+    summary="Download a rendered file (alias of /assets/{asset_id}/content)",
+    responses={404: {"description": "No such output for this tenant."}},
+)
+@router.head(
+    "/render/outputs/{output_id}",
+    summary="Download a rendered file (alias of /assets/{asset_id}/content)",
+    responses={404: {"description": "No such output for this tenant."}},
+)
+async def render_output(output_id: str, gw: GatewayDep, request: Request) -> Response:
+    return await _output_file(gw, request, output_id)
 
 
-def _file(path: Path, info: Any) -> FileResponse:
-    return FileResponse(
-        path,
-        media_type=info.mime,
-        filename=info.name,
-        headers={
-            "ETag": f'"{info.sha256}"',
-            "Cache-Control": "public, max-age=31536000, immutable",
-            "X-Checksum-Sha256": info.sha256,
-        },
-    )
+async def _output_file(gw: Gateway, request: Request, asset_id: str) -> Response:
+    store = _outputs(gw).store
+    try:
+        path, info = await asyncio.to_thread(store.open_path, gw.tenant, asset_id)
+    except (AssetNotFound, UnsafeName) as e:
+        raise not_found("output", asset_id) from e
+    return asset_response(request, path, info)
 
 
 @router.post(
@@ -318,7 +322,7 @@ async def take_snapshot(
     out = await _renderer(gw).frame.remote(req.model_dump(mode="json"), view["state"])
     _raise_for(out)
     stored = await asyncio.to_thread(
-        _outputs(gw.settings.data_dir).put_bytes,
+        _outputs(gw).put_bytes,
         out["content"],
         name=f"{avatar_id}-v{view['version']}.png",
         kind="image",

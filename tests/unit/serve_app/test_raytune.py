@@ -34,3 +34,17 @@ def test_wrapper_rebinds_wildcards_and_execs_the_binary(tmp_path: Path) -> None:
     assert out.strip() == f"ran with: -db -f {cfg} -sf 12"
     binds = [line.strip() for line in cfg.read_text().splitlines() if "bind" in line]
     assert binds == ["bind 127.0.0.1:9101", "bind 127.0.0.1:8000", "bind 127.0.0.1:8404"]
+
+
+def test_port_or_free_moves_off_a_taken_port() -> None:
+    import socket
+
+    from serve_app.raytune import port_or_free
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        taken = held.getsockname()[1]
+        other = port_or_free(taken)
+        assert other != taken and other > 0
+    assert port_or_free(other) == other  # free: kept

@@ -12,14 +12,22 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from events.avatar import AnimationTriggered, AvatarCreated, EmotionSet, StatePatch, StatePatched
+from assets import LocalAssetStore
+from events.avatar import (
+    AnimationTriggered,
+    AvatarCreated,
+    AvatarState,
+    EmotionSet,
+    StatePatch,
+    StatePatched,
+)
 from events.base import Event
 from events.memory import MemoryJournal
 from events.session import MarkerAdded, SessionClosed, SessionStarted, TranscriptLine
 from media.video import ffmpeg_exe
 from serve_app.rendering.jobs import JobStore, progress_frame
 from serve_app.rendering.models import FrameRequest, ReplayRequest, SequenceRequest
-from serve_app.rendering.outputs import LocalRenders
+from serve_app.rendering.outputs import AssetOutputs
 from serve_app.rendering.work import RenderWorker
 
 pytestmark = pytest.mark.timeout(120)
@@ -41,7 +49,7 @@ def worker(journal: MemoryJournal, tmp_path: Path) -> RenderWorker:
     return RenderWorker(
         journal,
         stream_of,
-        LocalRenders(tmp_path / "files"),
+        AssetOutputs(LocalAssetStore(tmp_path / "assets"), "t"),
         JobStore(tmp_path / "jobs"),
         tmp_path / "tmp",
     )
@@ -91,7 +99,8 @@ def framemd5(path: Path) -> list[str]:
 
 
 def file_of(tmp_path: Path, result: dict[str, Any]) -> Path:
-    return tmp_path / "files" / result["asset_id"]
+    path, _ = LocalAssetStore(tmp_path / "assets").open_path("t", result["asset_id"])
+    return path
 
 
 # ---------------------------------------------------------------------------- models
@@ -243,15 +252,42 @@ def test_event_range_sequence(worker: RenderWorker, journal: MemoryJournal) -> N
     assert out["frames"] == round(timeline.duration_ms / 1000 * 30)
 
 
-def test_output_store_is_content_addressed(tmp_path: Path) -> None:
-    store = LocalRenders(tmp_path / "o")
+def test_outputs_are_assets_of_the_tenant(tmp_path: Path) -> None:
+    assets = LocalAssetStore(tmp_path / "o")
+    store = AssetOutputs(assets, "t")
     a = store.put_bytes(b"abc", name="a.png", kind="image", mime="image/png")
     b = store.put_bytes(b"abc", name="b.png", kind="image", mime="image/png")
-    assert a.asset_id == b.asset_id == f"r-{hashlib.sha256(b'abc').hexdigest()}"
+    assert a.sha256 == b.sha256 == hashlib.sha256(b"abc").hexdigest()
+    assert a.url == f"/api/v1/avatars/assets/{a.asset_id}/content"
+    assert assets.get("t", a.asset_id).kind == "image"
     found = store.lookup(a.asset_id)
     assert found is not None and found[0].read_bytes() == b"abc"
-    assert store.lookup("r-../../etc/passwd") is None
+    assert AssetOutputs(assets, "other").lookup(a.asset_id) is None
+    assert store.lookup("as-../../etc/passwd") is None
     assert store.lookup("r-" + "0" * 64) is None
+
+
+def test_each_builtin_model_draws_its_own_look(worker: RenderWorker) -> None:
+    from assets import BUILTIN_MODELS
+
+    req = FrameRequest(width=128, height=128, format="png")
+    frames = {m: worker.frame(req, AvatarState(model_id=m))[0] for m in BUILTIN_MODELS}
+    assert len(set(frames.values())) == len(BUILTIN_MODELS)
+    shaded = FrameRequest(width=128, height=128, format="png", shading="flat")
+    assert worker.frame(shaded, AvatarState(model_id="studio"))[0] == frames["flat"]
+
+
+def test_the_classic_rig_draws_with_the_configured_shading(
+    worker: RenderWorker, tmp_path: Path
+) -> None:
+    req = FrameRequest(width=128, height=128, format="png")
+    toon = worker.frame(req, AvatarState())[0]
+    worker.configured_shading = lambda: "pbr"
+    assert worker.frame(req, AvatarState())[0] != toon
+    assert (
+        worker.frame(req, AvatarState())[0] == worker.frame(req, AvatarState(model_id="studio"))[0]
+    )
+    assert worker.frame(req, AvatarState(model_id="flat"))[0] != toon  # the model's look wins
 
 
 def test_jobs_indexed_by_session(tmp_path: Path) -> None:
@@ -269,3 +305,35 @@ def test_jobs_indexed_by_session(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="bad session id"):
         store.for_session("../etc")
     assert store.get("../../x") is None
+
+
+def test_replays_reuse_the_stored_speech_audio(worker: RenderWorker) -> None:
+    from events.avatar import SpeechStarted
+    from events.speech import LipSyncTrack
+    from media.animation import Cue, Timeline
+    from media.speech.audio import wav_bytes
+    from serve_app.rendering.work import recorded_audio
+
+    tone = (np.sin(np.arange(8000) / 5) * 8000).astype(np.int16)
+    stored = worker.outputs.put_bytes(
+        wav_bytes(tone, 16000), name="u.wav", kind="audio", mime="audio/wav"
+    )
+
+    def said(uid: str, asset_id: str | None) -> Cue:
+        track = LipSyncTrack(duration_ms=500)
+        event = SpeechStarted(
+            utterance_id=uid,
+            text="Hello.",
+            voice_id="en-us",
+            audio_asset_id=asset_id,
+            duration_ms=500,
+            track=track,
+        )
+        return Cue(0.0, event)
+
+    timeline = Timeline.of(
+        AvatarState(), [said("u1", stored.asset_id), said("u2", None), said("u3", "as-gone")], 600
+    )
+    clips = recorded_audio(timeline, worker._find_audio)
+    assert clips["u1"].sample_rate == 16000 and np.array_equal(clips["u1"].samples, tone)
+    assert clips["u2"].sample_rate == 22050 and clips["u3"].sample_rate == 22050  # spoken again

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from actors.catalog import DefaultVoice
+from assets import LocalAssetStore
 from events import MemoryJournal
 from events.avatar import Voice
-from serve_app.rendering.outputs import LocalRenders
+from serve_app.rendering.outputs import AssetOutputs
 from serve_app.speaking.models import LipSyncRequest, TimingRequest, VoiceChoice
 from serve_app.speaking.work import SpeechFailure, SpeechWorker, check_text
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.timeout(30)
 
 @pytest.fixture
 def worker(tmp_path: Path) -> SpeechWorker:
-    return SpeechWorker(LocalRenders(tmp_path), max_audio_bytes=1_000_000)
+    return SpeechWorker(AssetOutputs(LocalAssetStore(tmp_path), "t"), max_audio_bytes=1_000_000)
 
 
 def test_text_limits() -> None:
@@ -42,7 +43,9 @@ def test_voice_choice_layers_over_a_stored_voice() -> None:
 def test_lipsync_text_stores_the_audio(worker: SpeechWorker, tmp_path: Path) -> None:
     out = worker.lipsync(LipSyncRequest(text="Hello world."), Voice(voice_id="en-us"))
     assert out["audio"]["size"] > 1000 and out["words"][0]["word"].lower() == "hello"
-    assert (tmp_path / out["audio"]["asset_id"]).is_file()
+    found = worker.outputs.lookup(out["audio"]["asset_id"])  # type: ignore[attr-defined]
+    assert found is not None and found[0].read_bytes()[:4] == b"RIFF"
+    assert found[1].sha256 == out["audio"]["sha256"] and found[1].mime == "audio/wav"
 
 
 def test_lipsync_audio_limits_and_bad_base64(worker: SpeechWorker) -> None:

@@ -1,0 +1,59 @@
+"""The error tree of the asset store.
+
+::
+
+    AssetError
+    ├── UnsafeName          a name or id that could reach outside the asset root (400)
+    ├── AssetNotFound       no such asset for this tenant (404)
+    ├── AssetTooLarge       over the upload limit; nothing was kept (413)
+    ├── UnsupportedMedia    the bytes are not what the declared type says (415)
+    ├── InvalidAsset        the bytes are of the right type but unusable, e.g. a broken glTF (422)
+    └── StorageFailure      the disk or the index failed (500, retryable)
+
+Routes map these to HTTP statuses in one place (``serve_app/routes/assets.py``); backends
+translate OS and sqlite3 errors into them at the boundary.
+"""
+
+from __future__ import annotations
+
+
+class AssetError(Exception):
+    """Base class of every error raised by :mod:`assets`."""
+
+    status = 500
+    code = "asset_error"
+
+
+class UnsafeName(AssetError):
+    status = 400
+    code = "unsafe_name"
+
+
+class AssetNotFound(AssetError):
+    status = 404
+    code = "asset_not_found"
+
+
+class AssetTooLarge(AssetError):
+    status = 413
+    code = "too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the upload is larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+class UnsupportedMedia(AssetError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class InvalidAsset(AssetError):
+    status = 422
+    code = "invalid_asset"
+
+
+class StorageFailure(AssetError):
+    status = 500
+    code = "storage_error"
+    retryable = True
