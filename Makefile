@@ -31,9 +31,16 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check events actors serve_app assets media
 	$(VENV)/bin/mypy
 
-## Benchmarks: print figures and append them to bench/RESULTS.md.
+## Benchmarks: print figures and append them to bench/RESULTS.md (capacity takes ~15 min).
 bench: $(STAMP)
 	$(PY) -m bench.journal
+	$(PY) -m bench.speech_media
+	$(PY) -m bench.render_media
+	$(PY) -m bench.actors
+	$(PY) -m bench.capacity
+	$(PY) -m bench.speech
+	$(PY) -m bench.render
+	$(PY) -m bench.assets
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info data/bench
