@@ -18,10 +18,7 @@ import asyncio
 import hashlib
 import os
 import shutil
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,7 +28,7 @@ from typing import Any
 import aiohttp
 
 from bench.common import record
-from bench.load import free_port, wait_healthy
+from bench.load import cli_service
 
 API = "/api/v1/avatars"
 MiB = 1024**2
@@ -80,23 +77,6 @@ async def download(http: aiohttp.ClientSession, url: str, target: Path, sha: str
     assert digest.hexdigest() == sha, "checksum mismatch"
 
 
-def start_service(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "serve_app.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 async def run(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     size = args.mib * MiB
     source = work / "source.bin"
@@ -108,11 +88,7 @@ async def run(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
     copies = [timed(lambda: shutil.copyfile(source, work / "copy.bin")) for _ in range(args.runs)]
     copy_s = statistics.median(copies)
 
-    port = free_port()
-    proc = start_service(work / "data", port)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy(base, timeout=180)
+    async with cli_service(work / "data") as base:
         timeout = aiohttp.ClientTimeout(total=600)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             info = await upload_raw(http, base, source)  # warm-up, and the asset to download
@@ -127,12 +103,6 @@ async def run(args: argparse.Namespace, work: Path) -> list[tuple[str, str]]:
             for _ in range(args.runs):
                 jobs = [download(http, url, work / f"down{i}.bin", sha) for i in range(4)]
                 four.append(await atimed(asyncio.gather(*jobs)))
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(90)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
     def rate(seconds: list[float], factor: int = 1) -> float:
         return factor * mb / statistics.median(seconds)

@@ -15,9 +15,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +23,7 @@ from typing import Any
 from tqdm import tqdm
 
 from bench.common import percentile, record
-from bench.load import floor_app, fmt, free_port, http_load, uss_mb, wait_healthy
+from bench.load import cli_service, floor_app, fmt, http_load, uss_mb
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -141,35 +138,9 @@ async def http_rows(base: str, label: str, requests: int) -> dict[tuple[str, int
 
 async def service_rows(data_dir: Path, mode: str, requests: int) -> dict[tuple[str, int], Any]:
     """Start the service as a user would (the CLI, hosted placement) and load it over HTTP."""
-    port = free_port()
-    env = {**os.environ, "AVATAR_PLACEMENT": "hosted", "AVATAR_PASSIVATE_AFTER_S": "3600"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "serve_app.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir / mode),
-            "--http-mode",
-            mode,
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        await wait_healthy(base, timeout=120)
+    env = {"AVATAR_PLACEMENT": "hosted", "AVATAR_PASSIVATE_AFTER_S": "3600"}
+    async with cli_service(data_dir / mode, "--http-mode", mode, env=env, timeout=120) as base:
         return await http_rows(base, mode, requests)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(90)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -176,3 +177,29 @@ async def timed(
             assert r.status == 200, (url, r.status)
         out.append((time.perf_counter() - t) * 1000)
     return out
+
+
+@asynccontextmanager
+async def cli_service(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> AsyncIterator[str]:
+    """The service started with its CLI (``avatar-service serve``), as a user runs it; yields
+    its base URL, then stops it with Ctrl-C (SIGINT) as a user would."""
+    port = free_port()
+    command = [sys.executable, "-m", "serve_app.cli", "serve", "--port", str(port)]
+    proc = subprocess.Popen(
+        [*command, "--data-dir", str(data_dir), *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await wait_healthy(base, timeout=timeout)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(90)
+        except subprocess.TimeoutExpired:
+            proc.kill()
