@@ -85,7 +85,9 @@ class Ingress:
         """``deployments``: handles of the other deployments (speech, renderer...) by name."""
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)
-        gateway.install(Gateway(self.settings, deployments))
+        gw = Gateway(self.settings, deployments)
+        gateway.install(gw)
+        gw.render_jobs.ensure_sweeping()  # orphaned render jobs (if a loop runs here already)
         log.info("ingress ready: journal %s", self.settings.journal_url)
 
 

@@ -27,6 +27,7 @@ from events.records import RecordedEvent
 from events.replay import load_state
 from events.session import session_folder
 from serve_app.errors import ApiError, not_found
+from serve_app.rendering.driver import JobDriver
 from serve_app.rendering.outputs import shared_asset_store
 from serve_app.settings import Settings
 
@@ -48,6 +49,7 @@ class Gateway:
             settings.max_entities_per_host,
         )
         self.assets: AssetStore = shared_asset_store(settings.data_dir)
+        self.render_jobs = JobDriver(settings, self.deployments.get("renderer"))
         self.started_at = time.time()
 
     def stream(self, kind: Kind, entity_id: str) -> str:

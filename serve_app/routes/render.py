@@ -9,7 +9,6 @@ Renderer deployment through its handle; replicas do the drawing and encoding. Lo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from typing import Annotated, Any
@@ -40,7 +39,6 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["render"])
 
-_background: set[asyncio.Task[None]] = set()
 _JOB_POLL_S = 0.2
 
 
@@ -145,7 +143,7 @@ async def render_sequence(body: SequenceRequest, gw: GatewayDep, request: Reques
             {"request": body.model_dump(mode="json"), "initial": initial},
             avatar_id=body.avatar_id,
         )
-        _start_job(gw, job["job_id"])
+        gw.render_jobs.start(job["job_id"])
         return _accepted(job)
     try:
         out = await asyncio.wait_for(
@@ -204,7 +202,7 @@ async def replay_session(
         {"session_id": session_id, "options": opts.model_dump(mode="json")},
         session_id=session_id,
     )
-    _start_job(gw, job["job_id"])
+    gw.render_jobs.start(job["job_id"])
     return _accepted(job)
 
 
@@ -221,30 +219,13 @@ def _accepted(job: dict[str, Any]) -> JSONResponse:
     )
 
 
-def _start_job(gw: Gateway, job_id: str) -> None:
-    """Hand the job to a renderer replica; a failure to even run it is recorded on the job."""
-    handle = _renderer(gw)
-    jobs = _jobs(gw.settings.data_dir)
-
-    async def drive() -> None:
-        try:
-            await handle.run_job.remote(job_id)
-        except Exception as e:
-            log.exception("render job %s failed in the renderer", job_id)
-            err = {"status": 500, "code": "render_failed", "message": f"{type(e).__name__}: {e}"}
-            with contextlib.suppress(KeyError):
-                await asyncio.to_thread(jobs.update, job_id, status="failed", error=err)
-
-    task = asyncio.create_task(drive())
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-
-
 @router.get("/jobs/{job_id}", summary="A render job: status, progress, result")
 async def get_job(job_id: str, gw: GatewayDep) -> dict[str, Any]:
     job = await asyncio.to_thread(_jobs(gw.settings.data_dir).get, job_id)
     if job is None:
         raise not_found("job", job_id)
+    if await gw.render_jobs.rescue(job):  # its workers died: it runs again
+        job = await asyncio.to_thread(_jobs(gw.settings.data_dir).get, job_id) or job
     return public_view(job)
 
 
@@ -253,7 +234,8 @@ async def job_stream(ws: WebSocket, job_id: str) -> None:
     """``{"type": "progress", ...job}`` frames as the job advances (not persisted), then a last
     ``{"type": "done"|"failed", ...job}`` frame; closes 1000 (4404 for an unknown job)."""
     await ws.accept()
-    jobs = _jobs(gateway.current().settings.data_dir)
+    gw = gateway.current()
+    jobs = _jobs(gw.settings.data_dir)
     job = await asyncio.to_thread(jobs.get, job_id)
     if job is None:
         await ws.close(4404, "job not found")
@@ -272,6 +254,7 @@ async def job_stream(ws: WebSocket, job_id: str) -> None:
                 await ws.send_text(json.dumps({"type": kind, **view}))
             if job["status"] in TERMINAL:
                 break
+            await gw.render_jobs.rescue(job)
             await asyncio.sleep(_JOB_POLL_S)
         await ws.close(1000)
     except WebSocketDisconnect:

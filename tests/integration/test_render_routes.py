@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import time
 from typing import Any
 
@@ -260,6 +261,28 @@ async def test_two_replays_are_identical(service: Service, http: aiohttp.ClientS
     assert len(set(hashes[0])) > 5  # the face moves
     assert abs(len(hashes[0]) - outputs[0]["duration_s"] * 30) <= 1
     assert [m["label"] for m in outputs[0]["markers"]] == ["q1"]
+
+
+async def test_an_orphaned_job_is_taken_over_and_finishes(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    """A replay accepted, then every process working on it gone (as after a crash of the whole
+    server): the job file says running and nothing beats for it. Polling it reruns it."""
+    from serve_app.rendering.jobs import STALE_AFTER_S, JobStore
+
+    sid = await recorded_session(http, service)
+    jobs = JobStore(service.data_dir / "renders" / "jobs")
+    options = {"width": 96, "height": 96, "fps": 30, "format": "mp4", "quality": "fast"}
+    job = jobs.create("replay", {"session_id": sid, "options": options}, session_id=sid)
+    jobs.update(job["job_id"], status="running", progress=0.4, frames_done=12)
+    old = time.time() - STALE_AFTER_S - 5
+    os.utime(service.data_dir / "renders" / "jobs" / f"{job['job_id']}.alive", (old, old))
+    done = await wait_job(http, service, job["job_id"])
+    assert done["status"] == "done", done
+    assert done["attempts"] == 2 and done["result"]["session_id"] == sid
+    status, again, _ = await call(http, "GET", f"{service.api}/jobs/{job['job_id']}")
+    assert status == 200
+    assert again["attempts"] == 2  # taken over once, not at every poll
 
 
 async def test_replay_progress_stream(service: Service, http: aiohttp.ClientSession) -> None:

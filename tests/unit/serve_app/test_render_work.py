@@ -337,3 +337,47 @@ def test_replays_reuse_the_stored_speech_audio(worker: RenderWorker) -> None:
     clips = recorded_audio(timeline, worker._find_audio)
     assert clips["u1"].sample_rate == 16000 and np.array_equal(clips["u1"].samples, tone)
     assert clips["u2"].sample_rate == 22050 and clips["u3"].sample_rate == 22050  # spoken again
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_jobs_nobody_works_on_are_orphaned_and_taken_over_once(tmp_path: Path) -> None:
+    from serve_app.rendering.jobs import MAX_ATTEMPTS, STALE_AFTER_S
+
+    clock = _Clock()
+    store = JobStore(tmp_path / "jobs", clock)
+    job = store.create("replay", {})
+    done = store.create("replay", {})
+    store.update(done["job_id"], status="done")
+    clock.now += STALE_AFTER_S - 1
+    assert store.orphaned() == []
+    store.beat(job["job_id"])  # the waiting ingress is alive
+    clock.now += STALE_AFTER_S + 1
+    assert [j["job_id"] for j in store.orphaned()] == [job["job_id"]]  # finished ones never
+    claimed = store.take_over(job["job_id"])
+    assert claimed is not None and claimed["status"] == "queued" and claimed["attempts"] == 2
+    assert store.orphaned() == []  # the claim is a sign of life
+    clock.now += STALE_AFTER_S + 1
+    assert store.take_over(job["job_id"]) is not None  # attempt 3 = MAX_ATTEMPTS
+    clock.now += STALE_AFTER_S + 1
+    assert MAX_ATTEMPTS == 3 and store.take_over(job["job_id"]) is None  # attempt 4: given up
+    final = store.get(job["job_id"])
+    assert final is not None and final["status"] == "failed"
+    assert final["error"]["code"] == "render_abandoned"
+
+
+def test_two_replicas_racing_for_one_orphan_claim_it_once(tmp_path: Path) -> None:
+    from serve_app.rendering.jobs import STALE_AFTER_S
+
+    clock = _Clock()
+    a, b = JobStore(tmp_path / "jobs", clock), JobStore(tmp_path / "jobs", clock)
+    job = a.create("replay", {})
+    clock.now += STALE_AFTER_S + 1
+    results = [a.take_over(job["job_id"]), b.take_over(job["job_id"])]
+    assert sum(r is not None for r in results) == 1
