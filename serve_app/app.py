@@ -31,6 +31,7 @@ from serve_app.routes import (
     sessions,
     speech,
     system,
+    voices,
 )
 from serve_app.settings import Settings
 from serve_app.speaker import Speech
@@ -56,6 +57,7 @@ def create_app() -> FastAPI:
     app.include_router(models.router, prefix=PREFIX)
     app.include_router(render.router, prefix=PREFIX)
     app.include_router(speech.router, prefix=PREFIX)
+    app.include_router(voices.router, prefix=PREFIX)
     app.include_router(sessions.router, prefix=PREFIX)
     app.include_router(streams.router, prefix=PREFIX)
     for router in (catalog.router, config.router, performance.router):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -38,6 +39,18 @@ def error_body(code: str, message: str, detail: Any = None, **extra: Any) -> dic
         "detail": message if detail is None else detail,
         **extra,
     }
+
+
+def validation_error(errors: Sequence[Any]) -> ApiError:
+    """A 422 from pydantic's error list: the first problem as the message, all as ``detail``."""
+    problems = [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
+    first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
+    message = f"{where}: {first['msg']}" if where else str(first["msg"])
+    return ApiError(422, "validation_error", message, detail=problems)
 
 
 def not_found(what: str, ident: str) -> ApiError:
@@ -76,14 +89,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-            for e in exc.errors()
-        ]
-        first = problems[0] if problems else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path"))
-        message = f"{where}: {first['msg']}" if where else str(first["msg"])
-        return JSONResponse(error_body("validation_error", message, problems), 422)
+        err = validation_error(exc.errors())
+        return JSONResponse(error_body(err.code, err.message, **err.details), err.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
