@@ -138,9 +138,11 @@ class EntityHost:
             timed = self._entities.get(key)
             due_at = timed.next_due() if timed is not None else None
             if timed is not None and due_at is not None and due_at <= now:
-                due.append(timed)
-        for runtime in due:
+                due.append((key, timed))
+        for key, runtime in due:
             await runtime.run_due()
+            if key in self._entities:  # it just ran: keep the last-use order the scan relies on
+                self._entities.move_to_end(key)
         for key in idle:
             await self.passivate(key)
         return {"due": len(due), "passivated": len(idle)}

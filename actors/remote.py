@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import ray
 from pydantic import BaseModel
+from ray.exceptions import RayActorError
 
 from actors.aggregate import Aggregate
 from actors.avatar import AvatarAggregate
@@ -66,6 +67,7 @@ class EntityActor:
             config,
         )
         self._activation: asyncio.Task[None] | None = None
+        self._registry_handle: Any = None
         self.activation_ms: float | None = None
         self._last_touch = 0.0
         self._exiting = False
@@ -73,7 +75,11 @@ class EntityActor:
     async def _active(self) -> EntityRuntime[Any]:
         if self._activation is None:
             self._activation = asyncio.create_task(self._activate())
-        await self._activation
+        try:
+            await self._activation
+        except Exception:
+            self._activation = None  # a failed activation (journal busy...) is tried again
+            raise
         self._touch()
         return self.runtime
 
@@ -88,15 +94,21 @@ class EntityActor:
             self.activation_ms,
         )
         asyncio.get_running_loop().create_task(self._watch_idle())
-        registry = _registry()
+        registry = self._registry()
         if registry is not None:
             registry.activated.remote(self.name, self.kind)
+
+    def _registry(self) -> Any:
+        """The registry's handle, looked up once (a GCS round trip) rather than per touch."""
+        if self._registry_handle is None:
+            self._registry_handle = _registry()
+        return self._registry_handle
 
     def _touch(self) -> None:
         now = time.monotonic()
         if now - self._last_touch >= TOUCH_EVERY_S:
             self._last_touch = now
-            registry = _registry()
+            registry = self._registry()
             if registry is not None:
                 registry.touched.remote(self.name)
 
@@ -138,9 +150,12 @@ class EntityActor:
             return
         self._exiting = True
         await self.runtime.passivate()
-        registry = _registry()
+        registry = self._registry()
         if registry is not None:
-            await registry.deactivated.remote(self.name)
+            try:
+                await registry.deactivated.remote(self.name)
+            except RayActorError:  # the registry was restarted: it rebuilds its counts anyway
+                self._registry_handle = None
         ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
 
     def pid(self) -> int:

@@ -103,10 +103,13 @@ class LocalAssetStore(AssetStore):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # SQLite may have rolled back already (e.g. on a full disk): keep its error, and
+                # never leave this thread's cached connection inside an open transaction
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def _sweep_temp(self) -> None:
         """Remove uploads left by a process that died mid-upload (older than a day: a live

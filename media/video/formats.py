@@ -1,11 +1,11 @@
 """Output formats and the ffmpeg-python graph of each: codecs, pixel formats, containers.
 
-x264 runs ``ultrafast`` with ``tune=animation`` at crf 20: on one core here a 10 s 512x512
-clip encodes in 0.57 s against 0.95 s with ``veryfast`` (0.93 s ``superfast``), which is what
-keeps a render with speech above 6.5x realtime on one core (7.4x, bench/render_media.py).
-The file is larger: a 10 s talking clip is about 1.1 MB (~0.9 Mbit/s) against 0.3 MB, still
-an ordinary web-video bitrate. ``tune=animation`` keeps a still face still (plain
-``ultrafast`` lets the encoding noise between frames of a still mouth rise threefold).
+x264 runs ``ultrafast`` with ``tune=animation`` at crf 20: a 10 s 512x512 render with speech
+pinned to one core went from 1.88 s with ``veryfast`` to 1.38 s (7.2x realtime; both rows in
+bench/RESULTS.md from bench/render_media.py), which keeps it above the 6.5x target. The file is
+larger: that clip is 1.1 MB (~0.9 Mbit/s) against 0.3 MB, still an ordinary web-video bitrate.
+``tune=animation`` keeps a still face still (plain ``ultrafast`` roughly tripled the encoding
+noise between frames of a still mouth, see tests/unit/media/test_video_encode.py).
 ``fmp4`` is fragmented MP4 for live streams (playable while written).
 """
 

@@ -1,9 +1,10 @@
 """Single frames to PNG, JPEG or WebP bytes.
 
-ffmpeg is the default engine (one encoder for everything). Spawning it costs ~30-40 ms a
-frame here, so ``engine="skia"`` encodes in-process instead (JPEG ~3 ms, WebP ~13 ms at
-512 x 512) for latency-bound callers such as a single-frame HTTP render; its PNGs of RGBA
-frames come from :mod:`media.video.png` (~3 ms; skia's own PNG encoder took ~15 ms).
+ffmpeg is the default engine (one encoder for everything). Spawning it for one frame is slow,
+so ``engine="skia"`` encodes in-process instead for latency-bound callers such as a
+single-frame HTTP render; its PNGs of RGBA frames come from :mod:`media.video.png`.
+bench/render_media.py measures both: a 512 x 512 PNG drawn and encoded in 31-34 ms p50 with
+ffmpeg against 4.5-6.5 ms in-process (17 ms when skia encoded the PNG itself).
 """
 
 from __future__ import annotations

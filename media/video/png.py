@@ -1,8 +1,8 @@
 """A small PNG writer: unfiltered rows, zlib level 3.
 
-For flat-coloured cartoon frames this is both faster and smaller than skia's PNG encoder
-(512 x 512 RGBA here: 2.7 ms and 66 KB vs. 14.6 ms and 68 KB), which makes it the encoder of
-latency-bound single-frame renders. Output is standard 8-bit RGBA (colour type 6).
+For flat-coloured cartoon frames this is faster than skia's PNG encoder, which makes it the
+encoder of latency-bound single-frame renders (bench/render_media.py: a 512 x 512 frame drawn
+and encoded in-process went from 17 ms p50 with skia's encoder to 4.5-6.5 ms with this one). Output is standard 8-bit RGBA (colour type 6).
 """
 
 from __future__ import annotations

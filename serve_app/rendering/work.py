@@ -72,10 +72,13 @@ class RenderFailure(Exception):
         return {"status": self.status, "code": self.code, "message": self.message}
 
 
-def options_of(picture: Picture, model_id: str | None, configured: Shading) -> RenderOptions:
+def options_of(
+    picture: Picture, model_id: str | None, configured: Callable[[], Shading]
+) -> RenderOptions:
     """Drawing options. Shading: the request's, else the avatar's model's look, else the
-    service configuration's (the default ``classic`` rig draws with the configured shading)."""
-    shading = picture.shading or look_of(model_id).shading or configured
+    service configuration's (the default ``classic`` rig draws with the configured shading);
+    ``configured`` reads the config stream, so it is asked only when it decides."""
+    shading = picture.shading or look_of(model_id).shading or configured()
     return RenderOptions(
         picture.width, picture.height, shading, picture.quality, picture.antialiasing
     )
@@ -224,7 +227,7 @@ class RenderWorker:
         """One encoded still frame and its MIME type."""
         drawn = frame_state(state or AvatarState(), req)
         params = frame_params(drawn, req.parameters)
-        options = options_of(req, drawn.model_id, self.configured_shading())
+        options = options_of(req, drawn.model_id, self.configured_shading)
         with self._rig_lock:  # a rig draws into its own buffer: one frame at a time
             rig = self._rig(drawn.traits, options)
             pixels = rig.render(params)
@@ -347,7 +350,7 @@ class RenderWorker:
                 path,
                 fmt=opts.format,
                 fps=opts.fps,
-                options=options_of(opts, timeline.initial.model_id, self.configured_shading()),
+                options=options_of(opts, timeline.initial.model_id, self.configured_shading),
                 seed=seed,
                 audio=audio,
                 progress=progress,

@@ -281,6 +281,11 @@ NAME_VECTORS = [
     "..",
     "%2e%2e",
     "secret.txt",
+    # the secret file itself, two levels above the asset root (and from inside blobs/ab/)
+    "../../secret.txt",
+    "..%2F..%2Fsecret.txt",
+    "..%252F..%252Fsecret.txt",
+    "../../../../secret.txt",
 ]
 PATH_VECTORS = [
     "/assets/../../../../etc/passwd",
@@ -295,6 +300,9 @@ PATH_VECTORS = [
     "/assets/../content",
     "/assets/%2e%2e/content",
     "/assets/as-00000000000000000000000000000000/content",
+    "/assets/..%2F..%2Fsecret.txt/content",
+    "/assets/..%2F..%2F..%2F..%2Fsecret.txt/content",
+    "/assets/../../secret.txt",
 ]
 
 

@@ -270,7 +270,9 @@ async def test_performance_is_measured(service: Service, http: aiohttp.ClientSes
     assert 0 < perf["latency_p50_ms"] <= perf["latency_p99_ms"]
     assert perf["render_fps"] > 0 and perf["render"]["frames"] >= 1
     assert perf["renderer_replicas"] >= 1 and perf["replicas"]["ingress"]["running"] >= 1
-    assert perf["queue_length"] >= 0
+    queue = perf["queue"]  # requests are sequential here: only this one is in flight
+    assert queue["ingress_waiting"] == 0
+    assert perf["queue_length"] == queue["ingress_waiting"] + queue["renderer_in_flight"]
     total = perf["requests"]["requests_total"]
     _, again, _ = await call(http, "GET", url)
     assert again["requests"]["requests_total"] > total

@@ -57,9 +57,11 @@ async def test_catch_up_from_version_has_no_gap_or_duplicate(
     assert versions == list(range(3, 86))
 
 
-async def test_lagging_subscriber_resyncs_from_journal(
+async def test_a_subscriber_reading_late_gets_every_event_in_order(
     service: Service, http: aiohttp.ClientSession
 ) -> None:
+    """60 events land while the client does not read its socket. (The buffer-overflow resync,
+    a ``lagged`` frame then the journal, is test_catch_up_from_version_has_no_gap_or_duplicate.)"""
     aid = new_id()
     await emotions(http, service, aid, 1)
     async with http.ws_connect(f"{service.ws_api}/{aid}/stream?from_version=1") as ws:

@@ -16,7 +16,8 @@ from actors.errors import Conflict
 from events import MemoryJournal
 from events.avatar import Traits, Voice
 from events.speech import LipSyncTrack, TimedPhone
-from tests.unit.actors.test_entity import Clock, avatar
+from tests.fakes import Clock
+from tests.unit.actors.test_entity import avatar
 
 pytestmark = pytest.mark.timeout(10)
 

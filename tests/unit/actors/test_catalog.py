@@ -89,11 +89,17 @@ def test_catalog_crud_on_a_journal() -> None:
 def test_racing_replicas_create_the_same_id_once() -> None:
     journal = MemoryJournal()
     a, b = PresetCatalog(journal, "t"), PresetCatalog(journal, "t")
-    a.all(), b.all()  # both have caught up (version 0)
-    a.create("same", "A", "", Traits())
+    decided: list[int] = []
+
+    def create_same(state: PresetCatalogState) -> list[Event]:
+        decided.append(state.version)
+        if len(decided) == 1:  # a creates the same id between b's read and b's append
+            a.create("same", "A", "", Traits())
+        return decide_create(state, b.builtins, "same", "B", "", Traits())
+
     with pytest.raises(PresetExists):
-        b.create("same", "B", "", Traits())  # b decides on a stale state, conflicts, re-reads
-    assert b.get("same").name == "A"
+        b.stream.execute(create_same)  # b's append conflicts; on the newer state: 409
+    assert decided == [0, 1] and b.get("same").name == "A"
 
 
 def test_a_conflict_is_re_decided_on_the_newer_state() -> None:

@@ -23,14 +23,7 @@ from actors.session import SessionAggregate
 from events import MemoryJournal
 from events.avatar import AvatarState, EmotionSet, StatePatch
 from events.session import SessionState
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import Clock
 
 
 def avatar(

@@ -8,14 +8,7 @@ from actors.commands import SetEmotion, StartSession, Touch
 from actors.config import EntityConfig
 from actors.hosting import EntityHost
 from events import MemoryJournal
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import Clock
 
 
 def host(
@@ -62,6 +55,19 @@ async def test_sweep_runs_due_commands() -> None:
     result = await h.sweep()
     assert result["due"] == 1
     assert (await h.view("session", "t", "s"))["state"]["status"] == "expired"
+
+
+async def test_an_expired_session_does_not_hold_back_idle_entities_behind_it() -> None:
+    """Running a due command uses the session; it must move to the back of the idle scan."""
+    clock = Clock()
+    h = host(MemoryJournal(), clock=clock, passivate_after_s=300)
+    await h.execute("session", "t", "s", StartSession(avatar_id="a", ttl_seconds=100))
+    await h.execute("avatar", "t", "b", Touch())  # used after the session
+    clock.now += 101
+    assert (await h.sweep())["due"] == 1  # the session expires (and is used now)
+    clock.now += 250  # b idle 351 s, the session idle 250 s
+    assert (await h.sweep())["passivated"] == 1
+    assert not h.is_live("avatar", "t", "b") and h.is_live("session", "t", "s")
 
 
 async def test_least_recently_used_passivate_past_the_bound() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -28,67 +27,16 @@ from media.video import (
     PcmAudio,
     VideoEncoder,
     encode_image,
-    ffmpeg_exe,
     render_timeline,
     speech_audio,
 )
+from tests.ffmpeg_decode import audio_seconds, decode_frames, probe
 
 pytestmark = pytest.mark.timeout(120)
 
+
 W, H, FPS = 128, 96, 25
 RATE = 22050
-
-
-def probe(path: Path) -> str:
-    """``ffmpeg -i`` output (it exits 1 for want of an output file; the streams are listed)."""
-    out = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True, check=False
-    )
-    return out.stderr
-
-
-def decode_frames(path: Path, width: int, height: int) -> npt.NDArray[np.uint8]:
-    raw = subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "pipe:",
-        ],
-        capture_output=True,
-        check=True,
-    ).stdout
-    return np.frombuffer(raw, np.uint8).reshape(-1, height, width, 3)
-
-
-def audio_seconds(path: Path) -> float:
-    raw = subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-v",
-            "error",
-            "-i",
-            str(path),
-            "-map",
-            "0:a",
-            "-f",
-            "s16le",
-            "-ac",
-            "1",
-            "-ar",
-            str(RATE),
-            "pipe:",
-        ],
-        capture_output=True,
-        check=True,
-    ).stdout
-    return len(raw) / 2 / RATE
 
 
 def tone(seconds: float) -> PcmAudio:

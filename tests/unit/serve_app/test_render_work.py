@@ -4,7 +4,6 @@ jobs, the output store and the request models' limits."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,12 @@ from events.avatar import (
 from events.base import Event
 from events.memory import MemoryJournal
 from events.session import MarkerAdded, SessionClosed, SessionStarted, TranscriptLine
-from media.video import ffmpeg_exe
 from serve_app.rendering.jobs import JobStore, progress_frame
 from serve_app.rendering.models import FrameRequest, ReplayRequest, SequenceRequest
 from serve_app.rendering.outputs import AssetOutputs
 from serve_app.rendering.work import RenderWorker
+from tests.fakes import Clock
+from tests.ffmpeg_decode import framemd5
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -86,16 +86,6 @@ def recorded_session(journal: MemoryJournal, closed: bool = True) -> None:
     if closed:
         put(journal, s, T0 + 2.4, SessionClosed(avatar_version=5))
         put(journal, a, T0 + 3.0, EmotionSet(emotion="angry", intensity=1.0, transition_ms=0))
-
-
-def framemd5(path: Path) -> list[str]:
-    out = subprocess.run(
-        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-map", "0:v", "-f", "framemd5", "pipe:"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [line.rsplit(",", 1)[1].strip() for line in out.splitlines() if not line.startswith("#")]
 
 
 def file_of(tmp_path: Path, result: dict[str, Any]) -> Path:
@@ -339,18 +329,10 @@ def test_replays_reuse_the_stored_speech_audio(worker: RenderWorker) -> None:
     assert clips["u2"].sample_rate == 22050 and clips["u3"].sample_rate == 22050  # spoken again
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_jobs_nobody_works_on_are_orphaned_and_taken_over_once(tmp_path: Path) -> None:
     from serve_app.rendering.jobs import MAX_ATTEMPTS, STALE_AFTER_S
 
-    clock = _Clock()
+    clock = Clock()
     store = JobStore(tmp_path / "jobs", clock)
     job = store.create("replay", {})
     done = store.create("replay", {})
@@ -375,9 +357,13 @@ def test_jobs_nobody_works_on_are_orphaned_and_taken_over_once(tmp_path: Path) -
 def test_two_replicas_racing_for_one_orphan_claim_it_once(tmp_path: Path) -> None:
     from serve_app.rendering.jobs import STALE_AFTER_S
 
-    clock = _Clock()
+    clock = Clock()
     a, b = JobStore(tmp_path / "jobs", clock), JobStore(tmp_path / "jobs", clock)
     job = a.create("replay", {})
     clock.now += STALE_AFTER_S + 1
-    results = [a.take_over(job["job_id"]), b.take_over(job["job_id"])]
-    assert sum(r is not None for r in results) == 1
+    # Both saw it orphaned; a's claim file for attempt 2 lands first, before a updates the job.
+    assert b.is_orphaned(job)
+    (tmp_path / "jobs" / f"{job['job_id']}.attempt-2").touch()
+    assert b.take_over(job["job_id"]) is None  # the O_EXCL claim refuses the second replica
+    still = b.get(job["job_id"])
+    assert still is not None and "attempts" not in still and still["status"] == "queued"
