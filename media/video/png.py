@@ -2,7 +2,8 @@
 
 For flat-coloured cartoon frames this is faster than skia's PNG encoder, which makes it the
 encoder of latency-bound single-frame renders (bench/render_media.py: a 512 x 512 frame drawn
-and encoded in-process went from 17 ms p50 with skia's encoder to 4.5-6.5 ms with this one). Output is standard 8-bit RGBA (colour type 6).
+and encoded in-process went from 17 ms p50 with skia's encoder to 4.5-6.5 ms with this one).
+Output is standard 8-bit RGBA (colour type 6).
 """
 
 from __future__ import annotations
