@@ -88,8 +88,8 @@ def _sniff_name(h: bytes) -> str | None:
         return "fbx"
     if h[:4] == b"OggS":
         return "ogg"
-    if h[4:8] == b"ftyp":
-        return "mp4"
+    if h[4:8] == b"ftyp":  # ISO media: MP4 unless the brand says still image (AVIF, HEIF)
+        return None if h[8:12] in _IMAGE_BRANDS else "mp4"
     if h[:4] == b"\x1a\x45\xdf\xa3":  # EBML: Matroska family; only WebM is ours
         return "webm" if b"webm" in h[:64] else None
     if h[:3] == b"ID3" or _mpeg_audio_frame(h):
@@ -100,6 +100,12 @@ def _sniff_name(h: bytes) -> str | None:
     if text.startswith(b"{") and b'"asset"' in h:
         return "gltf"
     return None
+
+
+_IMAGE_BRANDS = frozenset({b"avif", b"avis", b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1"})
+# Declared types that name a container of many formats, not one of ours: a file of no format of
+# ours may be declared so (any JSON is application/json; only some of it is glTF).
+_CONTAINER_TYPES = frozenset({"application/json"})
 
 
 def _mpeg_audio_frame(h: bytes) -> bool:
@@ -132,7 +138,8 @@ def resolve(
     mime = base_type(declared)
     found = sniff(head)
     if found is None:
-        if not is_generic(mime) and any(mime in f.aliases for f in FORMATS.values()):
+        ours = any(mime in f.aliases for f in FORMATS.values())
+        if not is_generic(mime) and mime not in _CONTAINER_TYPES and ours:
             raise UnsupportedMedia(f"the content is not {mime}")
         if kind not in (None, "other"):
             raise UnsupportedMedia(f"the content is not a known {kind} format")

@@ -100,3 +100,16 @@ def test_kinds_must_fit_the_content() -> None:
         resolve(SAMPLES["png"][0], None, "model")
     with pytest.raises(UnsupportedMedia):
         resolve(face_glb(), None, "audio")
+
+
+def test_plain_json_declared_as_json_is_stored_as_other() -> None:
+    assert resolve(b'{"a": 1}', "application/json", None) == ("application/json", "other", "")
+    assert resolve(b'{"asset": {"version": "2.0"}}', "application/json", None)[2] == "gltf"
+
+
+def test_iso_still_images_are_not_mp4() -> None:
+    avif = b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00mif1"
+    assert sniff(avif) is None
+    assert resolve(avif, "image/avif", None) == ("image/avif", "other", "")
+    with pytest.raises(UnsupportedMedia):
+        resolve(avif, "video/mp4", None)  # not what it says
