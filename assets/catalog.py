@@ -9,16 +9,16 @@ look.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
-Shading = Literal["flat", "toon", "pbr"]
+from events.catalog import Quality, Shading
 
 
 @dataclass(frozen=True, slots=True)
 class BuiltinModel:
     model_id: str
     name: str
-    quality: Literal["fast", "medium", "high", "ultra"]
+    quality: Quality
     shading: Shading | None
     """``None``: the service's configured shading (``GET /config``, toon by default)."""
     description: str

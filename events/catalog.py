@@ -21,7 +21,7 @@ Shading = Literal["flat", "toon", "pbr"]
 QUALITIES: tuple[str, ...] = typing.get_args(Quality)
 SHADINGS: tuple[str, ...] = typing.get_args(Shading)
 
-# Picture bounds of the face rig (media.face.MIN_SIZE/MAX_SIZE; a unit test keeps them equal).
+# Picture bounds of the face rig (media.face.options uses these).
 MIN_SIZE = 64
 MAX_SIZE = 4096
 MIN_FPS = 30

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
 
+# The picture vocabulary and bounds are the event core's (a ConfigSet event validates them).
+from events.catalog import MAX_SIZE, MIN_SIZE, QUALITIES, SHADINGS, Quality, Shading
 from media.face.errors import InvalidOption, InvalidSize
 
-Shading = Literal["flat", "toon", "pbr"]
-Quality = Literal["fast", "medium", "high", "ultra"]
-SHADINGS: tuple[str, ...] = get_args(Shading)
-QUALITIES: tuple[str, ...] = get_args(Quality)
+__all__ = ["MAX_SIZE", "MIN_SIZE", "QUALITIES", "SHADINGS", "Quality", "RenderOptions", "Shading"]
 
-MIN_SIZE = 64
-MAX_SIZE = 4096
 _MAX_INTERNAL = 4096  # supersampled surfaces (and their cached base) stay at 64 MiB each
 
 

@@ -13,14 +13,12 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from actors.naming import ID_PATTERN
 from events.avatar import AnimationName, Emotion, StatePatch, Traits
-from events.catalog import RenderConfig
+from events.catalog import Quality, RenderConfig, Shading
 from media.animation import CHANNELS
 from media.face import MAX_SIZE, MIN_SIZE
 
 ImageFormat = Literal["png", "jpeg", "webp"]
 VideoFormat = Literal["mp4", "webm", "gif"]
-Shading = Literal["flat", "toon", "pbr"]
-Quality = Literal["fast", "medium", "high", "ultra"]
 
 MAX_SEQUENCE_MS = 15 * 60 * 1000
 MAX_SPEECH_CHARS = 120_000

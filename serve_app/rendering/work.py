@@ -33,6 +33,7 @@ from events.avatar import (
     StatePatched,
     avatar_folder,
 )
+from events.catalog import Shading
 from events.journal import Journal
 from events.replay import load_state
 from events.session import MarkerAdded, SessionState, TranscriptLine, session_folder
@@ -48,7 +49,6 @@ from serve_app.rendering.models import (
     Picture,
     ReplayRequest,
     SequenceRequest,
-    Shading,
     VideoOptions,
 )
 from serve_app.rendering.outputs import OutputStore

@@ -11,10 +11,6 @@ from pydantic import ValidationError
 from events.avatar import Traits
 from events.base import Event
 from events.catalog import (
-    MAX_SIZE,
-    MIN_SIZE,
-    QUALITIES,
-    SHADINGS,
     ConfigSet,
     Preset,
     PresetCreated,
@@ -26,7 +22,6 @@ from events.catalog import (
     preset_folder,
 )
 from events.records import RecordedEvent
-from media import face
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -91,11 +86,6 @@ def test_config_fold_keeps_the_last_config() -> None:
     )
     assert state.config == b and state.version == 2
     assert config_folder.initial().config == RenderConfig()
-
-
-def test_picture_bounds_agree_with_the_face_rig() -> None:
-    assert (MIN_SIZE, MAX_SIZE) == (face.MIN_SIZE, face.MAX_SIZE)
-    assert QUALITIES == face.QUALITIES and SHADINGS == face.SHADINGS
 
 
 @pytest.mark.parametrize(
