@@ -24,21 +24,15 @@ import aiohttp
 from tqdm import tqdm
 
 from bench.common import percentile, record
-from bench.load import floor_app, fmt, free_port, http_load, uss_mb, wait_healthy
+from bench.load import floor_app, fmt, free_port, http_load, timed, uss_mb, wait_healthy
 
 CONCURRENCY = (1, 32)
 
 
 async def health_latency(base: str, n: int) -> list[float]:
     """GET /health: what Serve's HTTP path costs with no actor behind it (reference)."""
-    out = []
     async with aiohttp.ClientSession() as http:
-        for _ in range(n):
-            t = time.perf_counter()
-            async with http.get(f"{base}/health") as r:
-                await r.read()
-            out.append((time.perf_counter() - t) * 1000)
-    return out
+        return await timed(http, "GET", f"{base}/health", n)
 
 
 async def fanout_latency(base: str, n: int) -> list[float]:

@@ -23,7 +23,7 @@ from typing import Any
 import aiohttp
 
 from bench.common import report
-from bench.load import fmt, timed, wait_healthy
+from bench.load import fmt, free_port, timed, wait_healthy
 from bench.render_media import draw_fps, mp4, speech, talk_timeline
 from events.avatar import (
     AnimationTriggered,
@@ -162,7 +162,6 @@ async def service_figures(args: argparse.Namespace, data_dir: Path) -> list[tupl
     from actors.naming import NAMESPACE
     from serve_app.app import AppArgs, build_app, resolve_settings
     from serve_app.raytune import apply_high_throughput, apply_serve_env_defaults
-    from tests.integration.conftest import free_port
 
     def app_args(max_replicas: int) -> AppArgs:
         return AppArgs(
