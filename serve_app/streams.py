@@ -31,7 +31,9 @@ from pydantic import TypeAdapter, ValidationError
 from actors.commands import AvatarCommand, SessionCommand
 from actors.errors import EntityError
 from actors.naming import Kind, check_id
+from events.errors import JournalError
 from serve_app import gateway
+from serve_app.errors import ApiError
 from serve_app.gateway import Gateway
 from serve_app.rendering.jobs import TERMINAL, open_job_store, progress_frame
 
@@ -54,7 +56,6 @@ class FrameSocket:
         self.ws = ws
         self.binary = binary
         self._lock = asyncio.Lock()
-        self.last_sent = time.monotonic()
 
     async def send(self, frame: dict[str, Any]) -> None:
         async with self._lock:
@@ -62,7 +63,6 @@ class FrameSocket:
                 await self.ws.send_bytes(msgpack.packb(frame, use_bin_type=True))
             else:
                 await self.ws.send_text(json.dumps(frame, separators=(",", ":")))
-            self.last_sent = time.monotonic()
 
     async def error(self, code: str, message: str, frame_id: Any = None) -> None:
         await self.send({"type": "error", "id": frame_id, "code": code, "message": message})
@@ -275,8 +275,11 @@ async def session_stream(ws: WebSocket, session_id: str, format: str = "json") -
     try:
         check_id(session_id, "session id")
         await gw.require_session(session_id)
-    except Exception:
+    except (ValueError, ApiError):  # a bad id or no such session
         await ws.close(CLOSE_NOT_FOUND, "session not found")
+        return
+    except JournalError:  # not "not found": the client should retry
+        await ws.close(1011, "journal unavailable")
         return
     try:
         session = await gw.session(session_id)

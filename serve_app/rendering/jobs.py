@@ -24,9 +24,8 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-JobStatus = Literal["queued", "running", "done", "failed"]
 TERMINAL: frozenset[str] = frozenset({"done", "failed"})
 JOB_ID_PATTERN = r"^job-[0-9a-f]{32}$"
 _JOB_ID = re.compile(JOB_ID_PATTERN)

@@ -33,6 +33,8 @@ async def renderer_stats(gw: Gateway) -> dict[str, Any]:
         return await asyncio.wait_for(handle.stats.remote(), STATS_TIMEOUT_S)
     except TimeoutError:
         return {"error": f"the renderer did not answer within {STATS_TIMEOUT_S} s (busy)"}
+    except Exception as e:  # best effort, like replicas(): a failing replica is not a 500 here
+        return {"error": f"the renderer's stats failed: {type(e).__name__}: {e}"}
 
 
 async def replicas(deployment: str) -> dict[str, Any]:

@@ -74,7 +74,7 @@ async def _existing_avatar(gw: Gateway, avatar_id: str) -> dict[str, Any]:
     return view
 
 
-async def _render_frame(gw: Gateway, req: FrameRequest, response_kind: str = "") -> Response:
+async def _render_frame(gw: Gateway, req: FrameRequest) -> Response:
     req = with_config(req, await render_config(gw))
     state = None
     version = None

@@ -121,11 +121,13 @@ async def _multipart_audio(request: Request, gw: Gateway) -> tuple[bytes, dict[s
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + 1_000_000:
         raise ApiError(413, "audio_too_large", f"audio over {limit} bytes")
-    form = await request.form(max_part_size=limit)
+    form = await request.form()  # file parts spool to disk; their size is checked before reading
     try:
         upload = form.get("audio") or form.get("file")
         if upload is None or isinstance(upload, str):
             raise ApiError(422, "validation_error", "audio: a file field 'audio' is required")
+        if upload.size is not None and upload.size > limit:
+            raise ApiError(413, "audio_too_large", f"audio over {limit} bytes")
         data = await upload.read()
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
     finally:
@@ -134,19 +136,15 @@ async def _multipart_audio(request: Request, gw: Gateway) -> tuple[bytes, dict[s
 
 
 async def _lipsync_upload(gw: Gateway, data: bytes, fields: dict[str, str]) -> dict[str, Any]:
-    known = {"transcript", "voice", "voice_id", "format", "sample_rate", "rate"}
-    unknown = sorted(set(fields) - known)
+    known = ("transcript", "voice", "voice_id", "format", "sample_rate")
+    unknown = sorted(set(fields) - set(known))
     if unknown:
         raise ApiError(422, "validation_error", f"unknown fields {unknown}")
     req = _validate(
         LipSyncRequest,
         {
             "audio_base64": "",
-            **{
-                k: fields[k]
-                for k in ("transcript", "voice", "format", "sample_rate")
-                if k in fields
-            },
+            **{k: fields[k] for k in known if k in fields},
         },
     )
     voice = req.over(await service_voice(gw))

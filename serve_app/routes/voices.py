@@ -15,10 +15,12 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from actors.commands import AttachVoice, DetachVoice, InterruptSpeech, StartSpeech
+from assets import AssetNotFound
 from events.avatar import Voice
 from events.speech import LipSyncTrack
 from serve_app.gateway import Gateway
 from serve_app.http import IdempotencyKey, IfMatch, parse_if_match, set_version
+from serve_app.rendering.outputs import stored_output
 from serve_app.routes.deps import AvatarId, GatewayDep
 from serve_app.speaking.client import default_voice, service_voice, speech_call, voice_json
 from serve_app.speaking.models import SpeakRequest, VoiceAttachRequest, VoiceChoice
@@ -180,6 +182,9 @@ async def speak(
     )
     set_version(response, result["version"])
     started = next((e for e in result["events"] if e["type"] == "SpeechStarted"), None)
+    audio = spoken["audio"]
+    if result.get("replayed") and started is not None:
+        audio = await _recorded_audio(gw, started["data"]["audio_asset_id"], audio)
     return {
         "avatar_id": avatar_id,
         "utterance_id": started["data"]["utterance_id"] if started else utterance_id,
@@ -188,10 +193,25 @@ async def speak(
         "text": body.text,
         "voice": voice.model_dump(),
         "resolved_voice": spoken["voice"],
-        "audio": spoken["audio"],
+        "audio": audio,
         **{k: spoken[k] for k in ("duration", "duration_ms", "format", "phonemes", "words")},
         "visemes": spoken["visemes"],
     }
+
+
+async def _recorded_audio(
+    gw: Gateway, recorded_id: str | None, fresh: dict[str, Any]
+) -> dict[str, Any]:
+    """A retried speak: answer with the audio the first attempt recorded, and drop the copy this
+    attempt stored (its bytes may differ by a few samples, so it is another asset)."""
+    if recorded_id is None or recorded_id == fresh["asset_id"]:
+        return fresh
+    try:
+        info = await asyncio.to_thread(gw.assets.get, gw.tenant, recorded_id)
+    except AssetNotFound:
+        return fresh
+    await asyncio.to_thread(gw.assets.delete, gw.tenant, fresh["asset_id"])
+    return {**stored_output(info).to_json(), "sample_rate": fresh["sample_rate"]}
 
 
 @router.post(

@@ -304,6 +304,7 @@ async def test_speak_errors_record_nothing(service: Service, http: aiohttp.Clien
     _, first, _ = await call(http, "POST", url, {"text": "Once."}, key)
     _, again, _ = await call(http, "POST", url, {"text": "Once."}, key)
     assert again["replayed"] and again["utterance_id"] == first["utterance_id"]
+    assert again["audio"]["asset_id"] == first["audio"]["asset_id"]  # the recorded audio
     assert again["version"] == first["version"]
 
 
