@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import tempfile
 from pathlib import Path
+
+from serve_app.ports import port_or_free
 
 SERVE_ENV_DEFAULTS: dict[str, str] = {
     "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
@@ -55,19 +56,6 @@ def write_loopback_wrapper(path: Path, binary: str) -> Path:
 
 HAPROXY_STATS_PORT = 8404
 HAPROXY_METRICS_PORT = 9101
-
-
-def port_or_free(preferred: int) -> int:
-    """``preferred`` when nothing listens there on loopback, else a free port (two services,
-    or two test runs, on one machine would otherwise fail with "Address already in use")."""
-    for port in (preferred, 0):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
-    raise OSError("no free port on 127.0.0.1")
 
 
 def apply_high_throughput(state_dir: Path) -> dict[str, str]:

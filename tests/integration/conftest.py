@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+
+from serve_app.ports import free_port
 
 TEST_SETTINGS: dict[str, Any] = {
     "heartbeat_s": 0.5,
@@ -72,9 +73,14 @@ class Service:
         from actors.naming import NAMESPACE
 
         serve.delete("avatar-service")
-        for named in ray.util.list_named_actors(all_namespaces=True):
-            if named["namespace"] == NAMESPACE:
-                ray.kill(ray.get_actor(named["name"], namespace=NAMESPACE), no_restart=True)
+        for name in _our_names():
+            ray.kill(ray.get_actor(name, namespace=NAMESPACE), no_restart=True)
+        # ray.kill returns before the actors are gone: wait until their names are free
+        deadline = time.monotonic() + 30
+        while _our_names():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"actors still alive after kill: {_our_names()[:5]}")
+            time.sleep(0.05)
         self._directory = None
 
     @property
@@ -91,10 +97,17 @@ class Service:
         return self._directory
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _our_names() -> list[str]:
+    """Names of the live actors in our namespace (entities, hosts, registry)."""
+    import ray
+
+    from actors.naming import NAMESPACE
+
+    return [
+        n["name"]
+        for n in ray.util.list_named_actors(all_namespaces=True)
+        if n["namespace"] == NAMESPACE
+    ]
 
 
 def wait_healthy(base: str, timeout: float = 60) -> None:

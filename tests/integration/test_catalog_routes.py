@@ -304,8 +304,7 @@ async def test_presets_and_config_survive_a_restart(
     status, config, _ = await call(http, "PUT", f"{service.api}/config", {"fps": 50})
     assert status == 200
 
-    service.undeploy()
-    await asyncio.sleep(1)
+    await asyncio.to_thread(service.undeploy)
     await asyncio.to_thread(service.deploy)
 
     status, kept, _ = await call(http, "GET", f"{service.api}/presets/{pid}")

@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import uuid
+from collections.abc import Awaitable
 
 import aiohttp
 import ray
@@ -16,6 +17,11 @@ from actors.naming import NAMESPACE
 from actors.remote import REGISTRY_NAME
 from tests.integration.conftest import Service
 from tests.integration.helpers import all_events, call, frames, new_id
+from tests.waiting import until
+
+
+async def _not(flag: Awaitable[bool]) -> bool:
+    return not await flag
 
 
 async def pid_of(service: Service, aid: str) -> int:
@@ -77,8 +83,7 @@ async def test_restart_of_the_whole_app_keeps_state_and_sessions(
     )
     _, before, _ = await call(http, "GET", f"{service.api}/{aid}/state")
 
-    service.undeploy()  # also drops the test's cached handles to the killed actors
-    await asyncio.sleep(1)
+    await asyncio.to_thread(service.undeploy)  # drops the test's handles to the killed actors
     await asyncio.to_thread(service.deploy)
 
     _, after, _ = await call(http, "GET", f"{service.api}/{aid}/state")
@@ -141,12 +146,12 @@ async def test_idle_actor_passivates_and_comes_back(
 ) -> None:
     aid = new_id()
     await call(http, "PATCH", f"{service.api}/{aid}/state", {"state": {"head_roll": 12}})
-    for _ in range(100):  # passivate_after_s is 6 s in tests
-        await asyncio.sleep(0.25)
-        if not await service.directory.is_live("avatar", "default", aid):
-            break
-    else:
-        raise AssertionError("the idle entity did not passivate")
+    await until(  # passivate_after_s is 6 s in tests
+        lambda: _not(service.directory.is_live("avatar", "default", aid)),
+        timeout=30,
+        interval=0.25,
+        what="the idle entity passivating",
+    )
     status, body, _ = await call(http, "GET", f"{service.api}/{aid}/state")
     assert status == 200 and body["version"] == 2 and body["state"]["face"]["head_roll"] == 12
 
@@ -158,7 +163,22 @@ async def test_watched_actor_does_not_passivate(
     async with http.ws_connect(f"{service.ws_api}/{aid}/stream") as ws:
         await frames(ws, 1)
         pid = await pid_of(service, aid)
-        await asyncio.sleep(8)
+        # An avatar left alone from now on (in the same host when hosted, so the same sweep
+        # sees both) passivating shows the idle time has passed (passivate_after_s: 6 s).
+        hosts = service.directory.hosts if service.placement == "hosted" else 1
+        home = host_index("avatar", "default", aid, hosts)
+        unwatched = next(
+            a
+            for a in (new_id() for _ in range(500))
+            if host_index("avatar", "default", a, hosts) == home
+        )
+        await call(http, "GET", f"{service.api}/{unwatched}/state")
+        await until(
+            lambda: _not(service.directory.is_live("avatar", "default", unwatched)),
+            timeout=60,
+            interval=0.25,
+            what="the unwatched avatar passivating",
+        )
         assert await service.directory.is_live("avatar", "default", aid)
         assert await pid_of(service, aid) == pid
         await call(http, "POST", f"{service.api}/emotions", {"avatar_id": aid, "emotion": "sad"})
@@ -190,11 +210,14 @@ async def test_live_entity_bound_passivates_least_recently_used(
             await call(
                 http, "POST", f"{service.api}/emotions", {"avatar_id": aid, "emotion": "angry"}
             )
-        await asyncio.sleep(2)
-        after = await bounded.stats.remote()
-        assert after["live"] <= before["live"] + 2
         evicted = "passivated_for_space" if service.placement == "dedicated" else "passivations"
-        assert after[evicted] >= before[evicted] + 3
+
+        async def evictions_done() -> dict[str, int] | None:
+            stats: dict[str, int] = await bounded.stats.remote()
+            return stats if stats[evicted] >= before[evicted] + 3 else None
+
+        after = await until(evictions_done, timeout=30, interval=0.1, what="3 evictions")
+        assert after["live"] <= before["live"] + 2
         assert await service.directory.is_live("avatar", "default", ids[-1])
         assert not await service.directory.is_live("avatar", "default", ids[0])
         for aid in ids:  # all still answer, with their state

@@ -24,6 +24,7 @@ from events import MemoryJournal
 from events.avatar import AvatarState, EmotionSet, StatePatch
 from events.session import SessionState
 from tests.fakes import Clock
+from tests.waiting import until
 
 
 def avatar(
@@ -115,7 +116,7 @@ async def test_wait_returns_new_events_and_reports_lag() -> None:
     rt = avatar(MemoryJournal(), buffer_size=3)
     await rt.activate()
     waiter = asyncio.create_task(rt.wait(0, timeout=5))
-    await asyncio.sleep(0.01)
+    await until(lambda: rt.waiters, what="the waiter registering")
     assert rt.idle_for() == 0.0  # watched
     await rt.execute(SetEmotion(emotion="happy"))
     got = await waiter
@@ -134,8 +135,9 @@ async def test_snapshots_every_n_events() -> None:
     await rt.activate()
     for _ in range(4):
         await rt.execute(SetEmotion(emotion="happy"))
-    await asyncio.sleep(0.05)  # saved in the background
-    snap = journal.load_snapshot("avatar:t1:ada")
+    snap = await until(
+        lambda: journal.load_snapshot("avatar:t1:ada"), what="the background snapshot"
+    )
     assert snap is not None and snap.version >= 3
     await rt.execute(SetEmotion(emotion="sad"))
     await rt.passivate()

@@ -9,6 +9,7 @@ from actors.config import EntityConfig
 from actors.hosting import EntityHost
 from events import MemoryJournal
 from tests.fakes import Clock
+from tests.waiting import until
 
 
 def host(
@@ -34,8 +35,8 @@ async def test_sweep_passivates_idle_entities_and_they_come_back() -> None:
     clock = Clock()
     h = host(journal, clock=clock, passivate_after_s=60)
     await h.execute("avatar", "t", "a", SetEmotion(emotion="sad"))
-    watcher = asyncio.create_task(h.wait("avatar", "t", "w", 99, timeout=1))
-    await asyncio.sleep(0.05)
+    watcher = asyncio.create_task(h.wait("avatar", "t", "w", 99, timeout=5))
+    await until(lambda: h.is_live("avatar", "t", "w") and h._entities[("avatar", "t", "w")].busy())
     clock.now += 61
     result = await h.sweep()
     assert result["passivated"] == 1  # "w" is watched, "a" is idle

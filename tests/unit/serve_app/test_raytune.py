@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from serve_app.raytune import write_loopback_wrapper
 
 CONFIG = """frontend prometheus
@@ -39,7 +41,7 @@ def test_wrapper_rebinds_wildcards_and_execs_the_binary(tmp_path: Path) -> None:
 def test_port_or_free_moves_off_a_taken_port() -> None:
     import socket
 
-    from serve_app.raytune import port_or_free
+    from serve_app.ports import port_or_free
 
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
@@ -48,3 +50,30 @@ def test_port_or_free_moves_off_a_taken_port() -> None:
         other = port_or_free(taken)
         assert other != taken and other > 0
     assert port_or_free(other) == other  # free: kept
+
+
+def test_free_ports_never_come_from_the_ephemeral_range() -> None:
+    """The kernel hands ephemeral ports to any process binding port 0 or connecting out; a
+    port we choose before Ray starts its processes must not be one of them."""
+    from serve_app.ports import ephemeral_range, free_port, is_free
+
+    low, high = ephemeral_range()
+    ports = {free_port() for _ in range(50)}
+    assert all(not low <= p <= high for p in ports)
+    assert all(is_free(p) for p in ports)
+    assert len(ports) > 1, "ports are drawn at random: two runs rarely collide"
+
+
+def test_a_taken_quiet_port_is_never_returned(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from serve_app import ports
+
+    monkeypatch.setattr(ports, "ephemeral_range", lambda: (1, 2))
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        taken = held.getsockname()[1]
+        monkeypatch.setattr(ports, "QUIET_RANGE", (taken, taken))
+        with pytest.raises(OSError, match="no free port"):
+            ports.free_port()
+    assert ports.free_port() == taken
