@@ -90,7 +90,7 @@ class Ingress:
         gw = Gateway(self.settings, deployments)
         gateway.install(gw)
         gw.render_jobs.ensure_sweeping()  # orphaned render jobs (if a loop runs here already)
-        log.info("ingress ready: journal %s", self.settings.journal_url)
+        log.info("ingress ready: journal %s", self.settings.journal_shown)
 
 
 class AppArgs(BaseModel):

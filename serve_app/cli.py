@@ -36,7 +36,15 @@ def _serve(args: argparse.Namespace) -> int:
         journal=args.journal,
         settings={k: v for k, v in overrides.items() if v is not None},
     )
-    settings = resolve_settings(app_args)
+    try:
+        settings = resolve_settings(app_args)
+    except ValueError as e:
+        print(f"avatar-service: {e}", file=sys.stderr)
+        return 2
+    problem = journal_problem(settings.journal_url)
+    if problem:
+        print(f"avatar-service: {problem}", file=sys.stderr)
+        return 2
     apply_serve_env_defaults()  # before Ray starts: its processes inherit the environment
     if settings.http_mode == "haproxy":
         apply_high_throughput(settings.data_dir / "haproxy")
@@ -55,7 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings.host,
         settings.port,
         time.perf_counter() - t,
-        settings.journal_url,
+        settings.journal_shown,
     )
     print(f"Avatar Service ready: http://{settings.host}:{settings.port}/docs", flush=True)
     stop = threading.Event()
@@ -66,6 +74,21 @@ def _serve(args: argparse.Namespace) -> int:
     serve.shutdown()  # type: ignore[no-untyped-call]
     ray.shutdown()
     return 0
+
+
+def journal_problem(url: str) -> str | None:
+    """Why the journal at ``url`` cannot be used, or ``None``: checked once before Ray starts,
+    so a server that is down is a clear message and a non-zero exit, not a hang."""
+    from events import StorageError, open_journal  # noqa: PLC0415
+    from events.urls import redact_url  # noqa: PLC0415
+
+    try:
+        open_journal(url).close()
+    except (StorageError, ValueError) as e:
+        shown = redact_url(url)
+        detail = str(e).replace(url, shown)
+        return f"cannot open the journal at {shown}: {detail}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "--http-mode",
         choices=["proxy", "haproxy"],
         default=None,
-        help="Serve's HTTP proxy (default) or its high-throughput HAProxy mode",
+        help="Serve's high-throughput HAProxy mode (default) or its Python HTTP proxy",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(

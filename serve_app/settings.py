@@ -10,9 +10,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from actors.config import EntityConfig
+from events.urls import redact_url
 
 ENV_PREFIX = "AVATAR_"
 
@@ -22,7 +23,9 @@ class Settings(BaseModel):
 
     data_dir: Path = Field(Path("data"), description="Journal, assets and renders live here.")
     journal: str | None = Field(
-        None, description="Journal URL; default sqlite:///<data_dir>/journal.sqlite."
+        None,
+        description="Journal URL: sqlite:///<path> (default sqlite:///<data_dir>/journal.sqlite) "
+        "or postgresql://user:password@host:5432/db (the cluster configuration).",
     )
     host: str = Field("127.0.0.1", description="HTTP bind address (loopback by default).")
     port: int = Field(8000, ge=1, le=65535)
@@ -108,9 +111,33 @@ class Settings(BaseModel):
             "metrics_interval_s": 1.0,
         }
 
+    @field_validator("journal")
+    @classmethod
+    def _shared_journal(cls, url: str | None) -> str | None:
+        """Every process of the service (ingress, actors, replicas) opens the journal by URL:
+        an in-memory journal would be a different one in each, so it is refused here."""
+        if url is None:
+            return None
+        scheme = url.split(":", 1)[0].lower()
+        if scheme == "memory":
+            raise ValueError(
+                "memory:// gives every process its own journal (sessions would 404); "
+                "use sqlite:///path/to.db or postgresql://..."
+            )
+        if scheme not in ("sqlite", "postgres", "postgresql"):
+            raise ValueError(
+                f"unknown journal URL {redact_url(url)!r}: use sqlite:///path or postgresql://..."
+            )
+        return url
+
     @property
     def journal_url(self) -> str:
         return self.journal or f"sqlite:///{self.data_dir.resolve()}/journal.sqlite"
+
+    @property
+    def journal_shown(self) -> str:
+        """The journal URL for logs and status pages (no password)."""
+        return redact_url(self.journal_url)
 
     def entity_config(self) -> EntityConfig:
         return EntityConfig(
@@ -133,4 +160,9 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as e:
-            raise ValueError(f"bad settings (environment {ENV_PREFIX}*): {e}") from e
+            # the values are left out: a journal URL may carry a password
+            problems = "; ".join(
+                f"{'.'.join(map(str, err['loc']))}: {err['msg']}"
+                for err in e.errors(include_input=False, include_url=False)
+            )
+            raise ValueError(f"bad settings (environment {ENV_PREFIX}*): {problems}") from None

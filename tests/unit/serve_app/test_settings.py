@@ -1,0 +1,42 @@
+"""Settings refuse journals the service cannot share; the CLI refuses to start on them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from serve_app.cli import main
+from serve_app.settings import Settings
+
+
+def test_memory_journal_is_refused_for_the_service() -> None:
+    with pytest.raises(ValueError, match="memory://"):
+        Settings.from_env({"journal": "memory://"})
+
+
+def test_unknown_scheme_is_refused_without_showing_a_password() -> None:
+    with pytest.raises(ValueError, match="unknown journal URL") as info:
+        Settings.from_env({"journal": "mysql://u:hunter2@db/j"})
+    assert "hunter2" not in str(info.value)
+
+
+def test_journal_shown_hides_the_password() -> None:
+    s = Settings.from_env({"journal": "postgresql://u:hunter2@db:5432/j"})
+    assert s.journal_shown == "postgresql://u:***@db:5432/j"
+    assert s.journal_url.endswith("hunter2@db:5432/j")
+
+
+def test_cli_exits_non_zero_on_a_journal_it_cannot_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_db = tmp_path / "journal.sqlite"
+    not_a_db.write_bytes(b"not a database" * 100)
+    code = main(["serve", "--data-dir", str(tmp_path), "--journal", f"sqlite:///{not_a_db}"])
+    assert code == 2
+    assert f"cannot open the journal at sqlite:///{not_a_db}" in capsys.readouterr().err
+
+
+def test_cli_exits_non_zero_on_bad_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--journal", "memory://"]) == 2
+    assert "memory://" in capsys.readouterr().err
