@@ -42,6 +42,7 @@ class Service:
     data_dir: Path
     port: int
     placement: str = "dedicated"
+    journal: str | None = None  # None: SQLite in data_dir
     _directory: Any = None
 
     @property
@@ -56,12 +57,20 @@ class Service:
     def settings(self) -> dict[str, Any]:
         return {**TEST_SETTINGS, "placement": self.placement}
 
+    @property
+    def journal_url(self) -> str:
+        return self.journal or f"sqlite:///{self.data_dir.resolve()}/journal.sqlite"
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.journal is not None and self.journal.startswith("postgres")
+
     def deploy(self) -> None:
         from ray import serve
 
         from serve_app.app import AppArgs, build_app
 
-        args = AppArgs(data_dir=str(self.data_dir), settings=self.settings)
+        args = AppArgs(data_dir=str(self.data_dir), journal=self.journal, settings=self.settings)
         serve.run(build_app(args), name="avatar-service", route_prefix="/", blocking=False)
         wait_healthy(self.base)
 
@@ -90,7 +99,9 @@ class Service:
             from actors.directory import make_directory
             from serve_app.app import AppArgs, resolve_settings
 
-            s = resolve_settings(AppArgs(data_dir=str(self.data_dir), settings=self.settings))
+            s = resolve_settings(
+                AppArgs(data_dir=str(self.data_dir), journal=self.journal, settings=self.settings)
+            )
             self._directory = make_directory(
                 s.entity_config(), s.placement, s.hosts_per_node, s.max_entities_per_host
             )
@@ -159,21 +170,56 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
             shutil.rmtree(Path(haproxy["RAY_SERVE_HAPROXY_SOCKET_PATH"]).parent, ignore_errors=True)
 
 
-@pytest.fixture(scope="session", params=["dedicated", "hosted"])
+# How the app is deployed: a placement, on SQLite (the embedded default) or on PostgreSQL
+# (the cluster configuration: hosted placement, journal and asset index on the server).
+CONFIGURATIONS = {
+    "dedicated": ("dedicated", False),
+    "hosted": ("hosted", False),
+    "postgres": ("hosted", True),
+}
+#: Tests that do not choose run on these. A module (or test) whose behaviour depends on the
+#: journal (entities, streams, durability, jobs, assets) chooses more with
+#: ``pytestmark = pytest.mark.configurations(*CONFIGURATIONS)``; an explicit
+#: ``parametrize("service", [...], indirect=True)`` on a test still wins.
+DEFAULT_CONFIGURATIONS = ["dedicated", "hosted"]
+
+
+@pytest.fixture(scope="session", params=DEFAULT_CONFIGURATIONS)
 def service(ray_cluster: Service, request: pytest.FixtureRequest) -> Iterator[Service]:
-    """The app deployed in each placement in turn; every integration test runs on both."""
-    ray_cluster.placement = request.param
+    """The app deployed in each configuration in turn (see :data:`CONFIGURATIONS`)."""
+    placement, on_postgres = CONFIGURATIONS[request.param]
+    ray_cluster.placement = placement
+    ray_cluster.journal = (
+        request.getfixturevalue("pg_server").fresh_database("svc") if on_postgres else None
+    )
     ray_cluster.deploy()
     try:
         yield ray_cluster
     finally:
         ray_cluster.undeploy()
+        ray_cluster.journal = None
 
 
 @pytest.fixture
 async def http(service: Service) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         yield session
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``@pytest.mark.configurations(...)`` becomes the test's parametrisation of ``service``
+    (as a marker, before pytest's own hooks read the markers and the fixture's params)."""
+    if "service" not in metafunc.fixturenames:
+        return
+    explicit = any(
+        "service" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize")
+    )
+    chosen = metafunc.definition.get_closest_marker("configurations")
+    if chosen is not None and not explicit:
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("service", list(chosen.args), indirect=True)
+        )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
