@@ -35,39 +35,47 @@ async def test_sigkill_with_commands_in_flight_loses_no_acknowledged_event(
     aid = new_id()
     await call(http, "GET", f"{service.api}/{aid}/state")
     pid = await pid_of(service, aid)
+    loop = asyncio.get_running_loop()
     acked: dict[float, int] = {}
-    failures: list[int] = []
+    failed: set[float] = set()
+    spans: list[tuple[float, float]] = []  # (sent, answered) of every command
+    killed_at: list[float] = []
 
     async def writer(w: int) -> None:
         for i in range(25):
             intensity = round((w * 25 + i) / 1000, 4)
+            sent = loop.time()
             status, body, _ = await call(
                 http,
                 "POST",
                 f"{service.api}/emotions",
                 {"avatar_id": aid, "emotion": "happy", "intensity": intensity},
             )
+            spans.append((sent, loop.time()))
             if status == 200:
                 acked[intensity] = body["version"]
             else:
-                failures.append(status)
+                assert status == 503, (status, body)  # retryable, never anything else
+                failed.add(intensity)
 
     async def killer() -> None:
-        while len(acked) < 30:
-            await asyncio.sleep(0.01)
+        await until(lambda: len(acked) >= 30, what="30 acknowledged commands")
+        killed_at.append(loop.time())
         os.kill(pid, signal.SIGKILL)
 
     await asyncio.gather(killer(), *[writer(w) for w in range(8)])
     assert await pid_of(service, aid) != pid, "the hosting process was not restarted"
-    assert all(code == 503 for code in failures), failures
+    [kill] = killed_at
+    assert any(sent < kill < answered for sent, answered in spans), "no command was in flight"
+    assert len(acked) > 30, "nothing was acknowledged after the restart"
     events = await all_events(http, f"{service.api}/{aid}/events")
     by_version = {e["version"]: e for e in events}
-    assert [e["version"] for e in events] == list(range(1, len(events) + 1))
     for intensity, version in acked.items():
         assert by_version[version]["data"]["intensity"] == intensity
     recorded = [e["data"]["intensity"] for e in events if e["type"] == "EmotionSet"]
     assert len(recorded) == len(set(recorded)), "a retried command was recorded twice"
-    assert len(acked) + len(failures) == 200
+    # every acknowledged command is there; a failed one (503) may or may not have landed
+    assert set(acked) <= set(recorded) <= set(acked) | failed
 
 
 async def test_restart_of_the_whole_app_keeps_state_and_sessions(

@@ -201,9 +201,23 @@ def test_rhubarb_json_and_tsv() -> None:
 
 
 def test_export_dispatch() -> None:
+    """Each format name reaches its own exporter (a swapped entry would fail here)."""
     track = speech().track
-    for fmt in FORMATS:
-        assert export(track, fmt) is not None
+    expected = {
+        "oculus": to_oculus,
+        "arkit": to_arkit,
+        "azure": to_azure,
+        "polly": to_polly,
+        "polly_jsonl": to_polly_jsonl,
+        "rhubarb": to_rhubarb,
+        "rhubarb_tsv": to_rhubarb_tsv,
+    }
+    assert set(FORMATS) == set(expected)
+    outputs = {fmt: export(track, fmt) for fmt in FORMATS}
+    for fmt, exporter in expected.items():
+        assert outputs[fmt] == exporter(track), fmt
+    distinct = {json.dumps(o, sort_keys=True) for o in outputs.values()}
+    assert len(distinct) == len(FORMATS), "two formats gave the same output"
     with pytest.raises(InvalidSpeechInput, match="oculus"):
         export(track, "bogus")
 
