@@ -10,6 +10,7 @@ from actors.commands import (
     Customize,
     DetachVoice,
     InterruptSpeech,
+    PatchEmotion,
     PatchState,
     SelectModel,
     SetEmotion,
@@ -19,6 +20,7 @@ from actors.commands import (
     TriggerAnimation,
 )
 from actors.errors import Conflict, EntityError
+from actors.traits import merge_traits
 from events.avatar import (
     AnimationTriggered,
     AvatarCreated,
@@ -50,6 +52,17 @@ class AvatarAggregate(Aggregate[AvatarState]):
                 pass
             case SetEmotion(emotion=emotion, intensity=intensity, transition_ms=ms):
                 events.append(EmotionSet(emotion=emotion, intensity=intensity, transition_ms=ms))
+            case PatchEmotion():
+                now = state.emotion
+                events.append(
+                    EmotionSet(
+                        emotion=now.emotion if command.emotion is None else command.emotion,
+                        intensity=now.intensity if command.intensity is None else command.intensity,
+                        transition_ms=now.transition_ms
+                        if command.transition_ms is None
+                        else command.transition_ms,
+                    )
+                )
             case PatchState(state=patch):
                 if not patch.changes():
                     raise EntityError("the patch changes nothing")
@@ -65,7 +78,13 @@ class AvatarAggregate(Aggregate[AvatarState]):
                 )
             case TakeSnapshot(asset_id=asset_id, width=width, height=height):
                 events.append(SnapshotTaken(asset_id=asset_id, width=width, height=height))
-            case Customize(traits=traits, preset_id=preset_id):
+            case Customize(changes=changes, base=base, preset_id=preset_id):
+                if base is None:  # over its own looks, keeping the preset it came from
+                    base, preset_id = state.traits, state.preset_id
+                try:
+                    traits = merge_traits(base, changes)
+                except ValueError as e:
+                    raise EntityError(f"bad traits: {e}") from e
                 events.append(Customized(traits=traits, preset_id=preset_id))
             case SelectModel(model_id=model_id):
                 events.append(ModelSelected(model_id=model_id))

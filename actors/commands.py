@@ -10,7 +10,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from events.avatar import AnimationName, Emotion, StatePatch, Traits, Voice
+from events.avatar import (
+    AnimationMs,
+    AnimationName,
+    Emotion,
+    Intensity,
+    StatePatch,
+    Traits,
+    TransitionMs,
+    Voice,
+)
 from events.session import MAX_TTL_S
 from events.speech import LipSyncTrack
 
@@ -25,8 +34,18 @@ class _Command(BaseModel):
 class SetEmotion(_Command):
     command: Literal["set_emotion"] = "set_emotion"
     emotion: Emotion
-    intensity: float = Field(0.5, ge=0, le=1)
-    transition_ms: int = Field(300, ge=0, le=10_000)
+    intensity: Intensity = 0.5
+    transition_ms: TransitionMs = 300
+
+
+class PatchEmotion(_Command):
+    """Change some of the emotion's fields; the avatar keeps the others (decided inside the
+    entity, so two concurrent patches of different fields both take effect)."""
+
+    command: Literal["patch_emotion"] = "patch_emotion"
+    emotion: Emotion | None = None
+    intensity: Intensity | None = None
+    transition_ms: TransitionMs | None = None
 
 
 class PatchState(_Command):
@@ -38,8 +57,8 @@ class TriggerAnimation(_Command):
     command: Literal["trigger_animation"] = "trigger_animation"
     name: AnimationName
     loop: bool = False
-    duration_ms: int = Field(1000, ge=50, le=60_000)
-    intensity: float = Field(1.0, ge=0, le=1)
+    duration_ms: AnimationMs = 1000
+    intensity: Intensity = 1.0
 
 
 class TakeSnapshot(_Command):
@@ -56,10 +75,13 @@ class TakeSnapshot(_Command):
 
 
 class Customize(_Command):
-    """Replace the avatar's traits (a preset's, possibly overridden, already merged)."""
+    """Change the avatar's looks: ``changes`` merged over ``base`` (a preset's traits, with its
+    ``preset_id``), or over the avatar's own traits when ``base`` is ``None`` (it then keeps the
+    preset it was based on). The entity merges, so nothing read before can be stale."""
 
     command: Literal["customize"] = "customize"
-    traits: Traits
+    changes: dict[str, Any] = Field(default_factory=dict)
+    base: Traits | None = None
     preset_id: str | None = None
 
 
@@ -107,7 +129,7 @@ class Touch(_Command):
 
 
 AvatarCommand = Annotated[
-    SetEmotion | PatchState | TriggerAnimation | Touch | InterruptSpeech,
+    SetEmotion | PatchEmotion | PatchState | TriggerAnimation | Touch | InterruptSpeech,
     Field(discriminator="command"),
 ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import typing
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +25,11 @@ Emotion = Literal[
     "professional",
 ]
 EMOTIONS: tuple[str, ...] = typing.get_args(Emotion)
+
+# The bounds of emotions and animations, for events, commands and request bodies alike.
+Intensity = Annotated[float, Field(ge=0, le=1, description="0 (none) to 1 (full)")]
+TransitionMs = Annotated[int, Field(ge=0, le=10_000, description="Blend time in ms")]
+AnimationMs = Annotated[int, Field(ge=50, le=60_000, description="Length of one play in ms")]
 
 AnimationName = Literal[
     "nod",
@@ -103,15 +108,15 @@ class Voice(_Frozen):
 
 class EmotionState(_Frozen):
     emotion: Emotion = "neutral"
-    intensity: float = Field(0.5, ge=0, le=1)
-    transition_ms: int = Field(300, ge=0, le=10_000)
+    intensity: Intensity = 0.5
+    transition_ms: TransitionMs = 300
 
 
 class AnimationState(_Frozen):
     name: AnimationName
     loop: bool = False
-    duration_ms: int = Field(1000, ge=50, le=60_000)
-    intensity: float = Field(1.0, ge=0, le=1)
+    duration_ms: AnimationMs = 1000
+    intensity: Intensity = 1.0
     started_at: float | None = None
 
 
@@ -158,8 +163,8 @@ class VoiceDetached(Event):
 class EmotionSet(Event):
     type: Literal["EmotionSet"] = "EmotionSet"
     emotion: Emotion
-    intensity: float = Field(0.5, ge=0, le=1)
-    transition_ms: int = Field(300, ge=0, le=10_000)
+    intensity: Intensity = 0.5
+    transition_ms: TransitionMs = 300
 
 
 class StatePatched(Event):
@@ -171,8 +176,8 @@ class AnimationTriggered(Event):
     type: Literal["AnimationTriggered"] = "AnimationTriggered"
     name: AnimationName
     loop: bool = False
-    duration_ms: int = Field(1000, ge=50, le=60_000)
-    intensity: float = Field(1.0, ge=0, le=1)
+    duration_ms: AnimationMs = 1000
+    intensity: Intensity = 1.0
 
 
 class SpeechStarted(Event):

@@ -7,9 +7,18 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from actors.commands import PatchState, SetEmotion, TriggerAnimation
+from actors.commands import PatchEmotion, PatchState, SetEmotion, TriggerAnimation
 from actors.naming import ID_PATTERN
-from events.avatar import ANIMATIONS, EMOTIONS, AnimationName, Emotion, StatePatch
+from events.avatar import (
+    ANIMATIONS,
+    EMOTIONS,
+    AnimationMs,
+    AnimationName,
+    Emotion,
+    Intensity,
+    StatePatch,
+    TransitionMs,
+)
 from serve_app.http import IdempotencyKey, IfMatch, parse_if_match, set_version
 from serve_app.routes.deps import AvatarId, GatewayDep
 
@@ -21,16 +30,16 @@ class EmotionRequest(BaseModel):
 
     avatar_id: str = Field(pattern=ID_PATTERN)
     emotion: Emotion
-    intensity: float = Field(0.5, ge=0, le=1)
-    transition_ms: int = Field(300, ge=0, le=10_000)
+    intensity: Intensity = 0.5
+    transition_ms: TransitionMs = 300
 
 
 class EmotionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     emotion: Emotion | None = None
-    intensity: float | None = Field(None, ge=0, le=1)
-    transition_ms: int | None = Field(None, ge=0, le=10_000)
+    intensity: Intensity | None = None
+    transition_ms: TransitionMs | None = None
 
 
 class EmotionView(BaseModel):
@@ -58,8 +67,8 @@ class AnimationRequest(BaseModel):
 
     name: AnimationName = Field(validation_alias=AliasChoices("name", "animation"))
     loop: bool = False
-    duration_ms: int = Field(1000, ge=50, le=60_000)
-    intensity: float = Field(1.0, ge=0, le=1)
+    duration_ms: AnimationMs = 1000
+    intensity: Intensity = 1.0
 
 
 class AnimationView(BaseModel):
@@ -139,25 +148,12 @@ async def patch_emotion(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> EmotionView:
-    current = (await gw.avatar(avatar_id))["state"]["emotion"]
-    cmd = SetEmotion(
-        emotion=body.emotion or current["emotion"],
-        intensity=current["intensity"] if body.intensity is None else body.intensity,
-        transition_ms=current["transition_ms"]
-        if body.transition_ms is None
-        else body.transition_ms,
-    )
+    cmd = PatchEmotion(**body.model_dump(exclude_none=True))
     result = await gw.command(
         "avatar", avatar_id, cmd, if_match=parse_if_match(if_match), idempotency_key=idempotency_key
     )
     set_version(response, result["version"])
-    return EmotionView(
-        avatar_id=avatar_id,
-        emotion=cmd.emotion,
-        intensity=cmd.intensity,
-        transition_ms=cmd.transition_ms,
-        version=result["version"],
-    )
+    return _emotion_view(avatar_id, result["version"], result["state"])
 
 
 @router.get(

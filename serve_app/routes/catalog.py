@@ -15,7 +15,6 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from actors.commands import Customize
-from actors.errors import VersionMismatch
 from actors.naming import ID_PATTERN
 from actors.traits import TRAIT_NAMES, check_trait_patch, merge_traits
 from events.avatar import Traits
@@ -29,7 +28,6 @@ router = APIRouter(tags=["presets"])
 
 PresetId = Annotated[str, Path(pattern=ID_PATTERN, description="A preset's id.")]
 
-_CUSTOMIZE_ATTEMPTS = 3
 _TRAITS_DOC = f"Some or all of the traits ({', '.join(TRAIT_NAMES)}); unknown or bad -> 422."
 
 
@@ -176,33 +174,23 @@ async def customize(
             recorded=False,
             version=None,
         )
-    expected = parse_if_match(if_match)
-    for attempt in range(_CUSTOMIZE_ATTEMPTS):
-        view = await gw.avatar(body.avatar_id)
-        state = view["state"]
-        base = preset.traits if preset is not None else Traits.model_validate(state["traits"])
-        traits = merge_traits(base, body.traits)
-        # Without a preset the avatar keeps the one it was based on (its traits diverge further).
-        preset_id = body.preset_id if preset is not None else state.get("preset_id")
-        try:
-            result = await gw.command(
-                "avatar",
-                body.avatar_id,
-                Customize(traits=traits, preset_id=preset_id),
-                # merged over what we read: refuse if it changed since (then read again)
-                if_match=view["version"] if expected is None else expected,
-                idempotency_key=idempotency_key,
-            )
-        except VersionMismatch:
-            if expected is not None or attempt == _CUSTOMIZE_ATTEMPTS - 1:
-                raise
-            continue
-        set_version(response, result["version"])
-        return CustomizeView(
-            avatar_id=body.avatar_id,
-            preset_id=preset_id,
-            traits=traits,
-            recorded=True,
-            version=result["version"],
-        )
-    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+    result = await gw.command(
+        "avatar",
+        body.avatar_id,
+        Customize(
+            changes=body.traits,
+            base=None if preset is None else preset.traits,
+            preset_id=body.preset_id if preset is not None else None,
+        ),
+        if_match=parse_if_match(if_match),
+        idempotency_key=idempotency_key,
+    )
+    set_version(response, result["version"])
+    state = result["state"]
+    return CustomizeView(
+        avatar_id=body.avatar_id,
+        preset_id=state.get("preset_id"),
+        traits=Traits.model_validate(state["traits"]),
+        recorded=True,
+        version=result["version"],
+    )

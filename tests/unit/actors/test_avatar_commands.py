@@ -37,7 +37,7 @@ async def test_customize_select_model_and_voice_are_recorded() -> None:
     rt = avatar(journal)
     await rt.activate()
     traits = Traits(hair_style="curly", glasses="round")
-    await rt.execute(Customize(traits=traits, preset_id="p1"))
+    await rt.execute(Customize(base=traits, preset_id="p1"))
     await rt.execute(SelectModel(model_id="round"))
     await rt.execute(AttachVoice(voice=Voice(voice_id="en-gb", rate=200)))
     assert rt.state.traits == traits and rt.state.preset_id == "p1"
@@ -74,3 +74,35 @@ async def test_interrupt_after_the_end_is_a_conflict() -> None:
     clock.now += 1.0
     with pytest.raises(Conflict):
         await rt.execute(InterruptSpeech())
+
+
+async def test_concurrent_emotion_patches_of_different_fields_both_take_effect() -> None:
+    """The avatar fills in the fields a patch leaves out, from its own state, one command at a
+    time: neither patch overwrites the other's field with a stale value."""
+    import asyncio
+
+    from actors.commands import PatchEmotion, SetEmotion
+
+    journal = MemoryJournal()
+    rt = avatar(journal)
+    await rt.activate()
+    await rt.execute(SetEmotion(emotion="happy", intensity=0.2, transition_ms=100))
+    await asyncio.gather(
+        rt.execute(PatchEmotion(intensity=0.9)), rt.execute(PatchEmotion(emotion="sad"))
+    )
+    e = rt.state.emotion
+    assert (e.emotion, e.intensity, e.transition_ms) == ("sad", 0.9, 100)
+    await rt.execute(PatchEmotion(transition_ms=700))
+    assert rt.state.emotion.transition_ms == 700 and rt.state.emotion.emotion == "sad"
+
+
+async def test_customize_merges_over_its_own_looks_and_keeps_its_preset() -> None:
+    rt = avatar(MemoryJournal())
+    await rt.activate()
+    await rt.execute(Customize(base=Traits(hair_style="curly"), preset_id="p1"))
+    await rt.execute(Customize(changes={"glasses": "round"}))
+    t = rt.state.traits
+    assert (t.hair_style, t.glasses, rt.state.preset_id) == ("curly", "round", "p1")
+    await rt.execute(Customize(changes={"hair_style": "bob"}, base=Traits(), preset_id="p2"))
+    t = rt.state.traits
+    assert (t.hair_style, t.glasses, rt.state.preset_id) == ("bob", Traits().glasses, "p2")
