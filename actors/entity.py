@@ -267,8 +267,15 @@ class EntityRuntime(Generic[S]):
 
     # ------------------------------------------------------------------ reads and live updates
 
-    def view(self) -> dict[str, Any]:
-        return {"version": self.state.version, "state": self.aggregate.view(self.state)}
+    def view(self, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Version and state; with ``idempotency_key``, also ``recalled``: the result of the
+        command recorded under that key (``None`` when there is none), so a caller can tell a
+        retry before doing costly work for it."""
+        out = {"version": self.state.version, "state": self.aggregate.view(self.state)}
+        if idempotency_key is not None:
+            known = self._results.get(idempotency_key)
+            out["recalled"] = None if known is None else {**known.model_dump(), "replayed": True}
+        return out
 
     async def wait(
         self, after_version: int, timeout: float, max_events: int = 500

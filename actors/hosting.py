@@ -175,8 +175,10 @@ class EntityHost:
         runtime = await self.entity(kind, tenant, entity_id)
         return await runtime.execute_and_view(command, expected_version, idempotency_key, metadata)
 
-    async def view(self, kind: Kind, tenant: str, entity_id: str) -> dict[str, Any]:
-        return (await self.entity(kind, tenant, entity_id)).view()
+    async def view(
+        self, kind: Kind, tenant: str, entity_id: str, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        return (await self.entity(kind, tenant, entity_id)).view(idempotency_key)
 
     async def wait(
         self, kind: Kind, tenant: str, entity_id: str, after_version: int, timeout: float

@@ -137,8 +137,8 @@ class EntityActor:
         runtime = await self._active()
         return await runtime.execute_and_view(command, expected_version, idempotency_key, metadata)
 
-    async def view(self) -> dict[str, Any]:
-        return (await self._active()).view()
+    async def view(self, idempotency_key: str | None = None) -> dict[str, Any]:
+        return (await self._active()).view(idempotency_key)
 
     async def wait(self, after_version: int, timeout: float) -> dict[str, Any]:
         runtime = await self._active()
@@ -214,8 +214,10 @@ class EntityHostActorImpl:
             kind, tenant, entity_id, command, expected_version, idempotency_key, metadata
         )
 
-    async def view(self, kind: Kind, tenant: str, entity_id: str) -> dict[str, Any]:
-        return await self._sweeping().view(kind, tenant, entity_id)
+    async def view(
+        self, kind: Kind, tenant: str, entity_id: str, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        return await self._sweeping().view(kind, tenant, entity_id, idempotency_key)
 
     async def wait(
         self, kind: Kind, tenant: str, entity_id: str, after_version: int, timeout: float

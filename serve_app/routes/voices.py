@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import uuid
+import wave
 from typing import Any
 
 from fastapi import APIRouter, Response
 
 from actors.commands import AttachVoice, DetachVoice, InterruptSpeech, StartSpeech
+from actors.errors import EntityError, Unavailable
 from assets import AssetNotFound
 from events.avatar import Voice
 from events.speech import LipSyncTrack
@@ -24,7 +27,9 @@ from serve_app.rendering.outputs import stored_output
 from serve_app.routes.deps import AvatarId, GatewayDep
 from serve_app.speaking.client import default_voice, service_voice, speech_call, voice_json
 from serve_app.speaking.models import SpeakRequest, VoiceAttachRequest, VoiceChoice
-from serve_app.speaking.work import check_text
+from serve_app.speaking.work import check_text, track_payload
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["speech"])
 
@@ -68,8 +73,12 @@ async def default_voice_status(gw: GatewayDep) -> dict[str, Any]:
     return {**await _voice_status(gw, state.voice), "version": state.version}
 
 
-async def _avatar_view(gw: Gateway, avatar_id: str) -> dict[str, Any]:
-    view: dict[str, Any] = await gw.directory.call("avatar", gw.tenant, avatar_id, "view")
+async def _avatar_view(
+    gw: Gateway, avatar_id: str, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    view: dict[str, Any] = await gw.directory.call(
+        "avatar", gw.tenant, avatar_id, "view", idempotency_key
+    )
     return view
 
 
@@ -146,10 +155,13 @@ async def speak(
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     check_text(body.text)
-    view = await _avatar_view(gw, avatar_id)
+    # A retry is recognised before anything is synthesised or stored.
+    view = await _avatar_view(gw, avatar_id, idempotency_key)
     own = view["state"].get("voice") if view["version"] else None
     base = Voice.model_validate(own) if own else await service_voice(gw)
     voice = body.over(base)
+    if view.get("recalled"):
+        return await _replayed_speak(gw, avatar_id, body, voice, view["recalled"])
     utterance_id = (
         "u-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
         if idempotency_key
@@ -173,17 +185,26 @@ async def speak(
         duration_ms=track.duration_ms,
         track=track,
     )
-    result = await gw.command(
-        "avatar",
-        avatar_id,
-        command,
-        if_match=parse_if_match(if_match),
-        idempotency_key=idempotency_key,
-    )
+    try:
+        result = await gw.command(
+            "avatar",
+            avatar_id,
+            command,
+            if_match=parse_if_match(if_match),
+            idempotency_key=idempotency_key,
+        )
+    except Unavailable:
+        raise
+    except EntityError:
+        # Refused, so nothing was recorded: the stored audio must not stay behind. (After an
+        # Unavailable the outcome is unknown, so the audio stays: a recorded event never points
+        # at a deleted file.)
+        await asyncio.shield(_forget_asset(gw, spoken["audio"]["asset_id"]))
+        raise
     set_version(response, result["version"])
     started = next((e for e in result["events"] if e["type"] == "SpeechStarted"), None)
     audio = spoken["audio"]
-    if result.get("replayed") and started is not None:
+    if result.get("replayed") and started is not None:  # a retry racing the first attempt
         audio = await _recorded_audio(gw, started["data"]["audio_asset_id"], audio)
     return {
         "avatar_id": avatar_id,
@@ -197,6 +218,49 @@ async def speak(
         **{k: spoken[k] for k in ("duration", "duration_ms", "format", "phonemes", "words")},
         "visemes": spoken["visemes"],
     }
+
+
+async def _replayed_speak(
+    gw: Gateway, avatar_id: str, body: SpeakRequest, voice: Voice, recalled: dict[str, Any]
+) -> dict[str, Any]:
+    """The answer to a retried speak, rebuilt from what the first attempt recorded: its track,
+    its stored audio and its voice (nothing is synthesised again)."""
+    started = next(e for e in recalled["events"] if e["type"] == "SpeechStarted")["data"]
+    track = LipSyncTrack.model_validate(started["track"])
+    audio = None
+    if started.get("audio_asset_id"):
+        audio = await asyncio.to_thread(_stored_wav, gw, started["audio_asset_id"])
+    return {
+        "avatar_id": avatar_id,
+        "utterance_id": started["utterance_id"],
+        "version": recalled["version"],
+        "replayed": True,
+        "text": started["text"],
+        "voice": voice.model_dump(),
+        "resolved_voice": await speech_call(gw, "describe_voice", started["voice_id"]),
+        "audio": audio,
+        **track_payload(track, body.format),
+    }
+
+
+def _stored_wav(gw: Gateway, asset_id: str) -> dict[str, Any] | None:
+    """The stored WAV's asset JSON with its sample rate (``None`` if it is gone)."""
+    try:
+        path, info = gw.assets.open_path(gw.tenant, asset_id)
+        with wave.open(str(path), "rb") as w:
+            rate = w.getframerate()
+    except (AssetNotFound, OSError, wave.Error):
+        return None
+    return {**stored_output(info).to_json(), "sample_rate": rate}
+
+
+async def _forget_asset(gw: Gateway, asset_id: str) -> None:
+    try:
+        await asyncio.to_thread(gw.assets.delete, gw.tenant, asset_id)
+    except AssetNotFound:
+        pass
+    except Exception:  # the failure that brought us here matters more
+        log.exception("could not delete the audio of a speak that failed (%s)", asset_id)
 
 
 async def _recorded_audio(

@@ -300,12 +300,35 @@ async def test_speak_errors_record_nothing(service: Service, http: aiohttp.Clien
         assert status == expected, (body, err)
     status, page, _ = await call(http, "GET", f"{service.api}/{aid}/events")
     assert page["highest_version"] == 0
+
+    async def audio_assets() -> set[str]:
+        ids: set[str] = set()
+        offset: int | None = 0
+        while offset is not None:
+            status, page, _ = await call(
+                http, "GET", f"{service.api}/assets?kind=audio&limit=500&offset={offset}"
+            )
+            assert status == 200, page
+            ids |= {a["asset_id"] for a in page["items"]}
+            offset = page["next_offset"]
+        return ids
+
+    # refused after synthesis (a stale If-Match): nothing recorded, nothing left stored
+    before = await audio_assets()
+    status, err, _ = await call(http, "POST", url, {"text": "Stale."}, {"If-Match": '"7"'})
+    assert status == 409, err
+    assert await audio_assets() == before
     key = {"Idempotency-Key": f"k-{aid}"}
     _, first, _ = await call(http, "POST", url, {"text": "Once."}, key)
+    stored = await audio_assets()
+    assert stored == before | {first["audio"]["asset_id"]}
     _, again, _ = await call(http, "POST", url, {"text": "Once."}, key)
     assert again["replayed"] and again["utterance_id"] == first["utterance_id"]
-    assert again["audio"]["asset_id"] == first["audio"]["asset_id"]  # the recorded audio
+    assert again["audio"] == first["audio"]  # the recorded audio, sample rate included
     assert again["version"] == first["version"]
+    assert again["phonemes"] == first["phonemes"] and again["visemes"] == first["visemes"]
+    assert again["resolved_voice"] == first["resolved_voice"]
+    assert await audio_assets() == stored, "a retry stored audio again"
 
 
 @dedicated
