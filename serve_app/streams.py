@@ -340,3 +340,7 @@ async def session_stream(ws: WebSocket, session_id: str, format: str = "json") -
         with contextlib.suppress(Exception):
             await sock.error(e.code, e.message)
             await ws.close(1011)
+    except JournalError:  # the render progress reads the journal: the client should retry
+        log.exception("session stream %s: journal unavailable", session_id)
+        with contextlib.suppress(Exception):
+            await ws.close(1011, "journal unavailable")
