@@ -137,6 +137,13 @@ class JobDriver:
                 log.exception("sweeping render jobs failed")
             await asyncio.sleep(every_s)
 
+    async def aclose(self) -> None:
+        """Stop the sweep and stop driving attempts (their jobs are taken over elsewhere)."""
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def ensure_sweeping(self) -> None:
         """Start the periodic sweep on the running event loop (the ingress replica's) once."""
         if self._sweeper is None or self._sweeper.done():

@@ -214,3 +214,32 @@ def test_a_sessions_jobs_are_listed_from_its_own_index(store: JobStore) -> None:
     assert [j.job_id for j in store.for_session("s1")] == [a.job_id, b.job_id]
     assert store.for_session("nobody") == []
     assert progress_frame(store.for_session("s1")[0])["type"] == "progress"
+
+
+async def test_the_sweep_restarts_only_orphans_of_the_open_index(
+    store: JobStore, clock: Clock
+) -> None:
+    """A replica's sweep (no Ray here: the app has no renderer, so a restarted attempt fails
+    with 503 at once) takes over the silent job and leaves the live and the finished ones."""
+    import asyncio
+
+    from serve_app.rendering.driver import JobDriver
+
+    silent = store.create("replay", PAYLOAD, "ingress:a")
+    live = store.create("replay", PAYLOAD, "ingress:a")
+    ended = store.create("replay", PAYLOAD, "ingress:a")
+    store.attempt(ended.job_id, 1).fail(500, "render_failed", "boom")
+    clock.now += STALE_AFTER_S + 1
+    store.attempt(live.job_id, 1).beat("ingress:a", idle_s=0)
+    driver = JobDriver(store, renderer=None, worker="ingress:b")
+    try:
+        assert await driver.sweep() == 1
+        async with asyncio.timeout(10):
+            while (job := store.get(silent.job_id)) is None or not job.finished:
+                await asyncio.sleep(0.01)
+        assert (job.attempts, job.worker, job.status) == (2, "ingress:b", "failed")
+        assert job.error is not None and job.error.status == 503
+        assert await driver.sweep() == 0
+        assert store.open_job_ids() == [live.job_id]
+    finally:
+        await driver.aclose()
