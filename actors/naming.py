@@ -47,3 +47,18 @@ def config_stream_id(tenant: str) -> str:
 def default_voice_stream_id(tenant: str) -> str:
     """The tenant's default voice stream, e.g. ``voice:default:default``."""
     return f"voice:{tenant}:default"
+
+
+def job_stream_id(tenant: str, job_id: str) -> str:
+    """A render job's stream, e.g. ``job:default:job-0123...``."""
+    return f"job:{tenant}:{job_id}"
+
+
+def session_jobs_stream_id(tenant: str, session_id: str) -> str:
+    """The index of the render jobs made for one session, e.g. ``session-jobs:default:s-1``."""
+    return f"session-jobs:{tenant}:{session_id}"
+
+
+def open_jobs_stream_id(tenant: str) -> str:
+    """The index of the tenant's render jobs not finished yet, e.g. ``open-jobs:default``."""
+    return f"open-jobs:{tenant}"

@@ -3,7 +3,7 @@
 Imports nothing else of this project; everything above builds on it.
 """
 
-from events import avatar, catalog, session
+from events import avatar, catalog, jobs, session
 from events.base import Event, EventRegistry, registry, upcaster
 from events.codec import EventCodec, default_codec
 from events.errors import (
@@ -48,6 +48,7 @@ __all__ = [
     "avatar",
     "catalog",
     "default_codec",
+    "jobs",
     "load_state",
     "open_journal",
     "registry",

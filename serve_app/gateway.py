@@ -26,8 +26,10 @@ from events.journal import Journal
 from events.records import RecordedEvent
 from events.replay import load_state
 from events.session import session_folder
+from events.tailer import JournalTailer
 from serve_app.errors import ApiError, not_found
 from serve_app.rendering.driver import JobDriver
+from serve_app.rendering.jobs import JobStore
 from serve_app.rendering.outputs import shared_asset_store
 from serve_app.settings import Settings
 
@@ -49,7 +51,10 @@ class Gateway:
             settings.max_entities_per_host,
         )
         self.assets: AssetStore = shared_asset_store(settings.data_dir)
-        self.render_jobs = JobDriver(settings, self.deployments.get("renderer"))
+        self.tailer = JournalTailer(self.journal)
+        """This process's one tail of the global log: waiters on streams (jobs) wake on it."""
+        self.jobs = JobStore(self.journal, self.tenant)
+        self.render_jobs = JobDriver(self.jobs, self.deployments.get("renderer"))
         self.started_at = time.time()
 
     def stream(self, kind: Kind, entity_id: str) -> str:

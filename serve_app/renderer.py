@@ -27,7 +27,7 @@ from actors.naming import Kind, stream_id
 from actors.remote import shared_journal
 from events.avatar import AvatarState
 from serve_app.metrics import RenderStats
-from serve_app.rendering.jobs import open_job_store
+from serve_app.rendering.jobs import JobStore
 from serve_app.rendering.models import FrameRequest, SequenceRequest
 from serve_app.rendering.outputs import open_output_store
 from serve_app.rendering.work import RenderFailure, RenderWorker
@@ -59,12 +59,13 @@ class Renderer:
             return stream_id(k, tenant, entity_id)
 
         data_dir = self.settings.data_dir
-        config = ConfigStore(shared_journal(self.settings.journal_url), tenant)
+        journal = shared_journal(self.settings.journal_url)
+        config = ConfigStore(journal, tenant)
         self.worker = RenderWorker(
-            shared_journal(self.settings.journal_url),
+            journal,
             stream_of,
             open_output_store(data_dir, tenant=tenant),
-            open_job_store(data_dir),
+            JobStore(journal, tenant),
             data_dir / "renders" / "tmp",
             lambda: config.get().config.shading,
         )
@@ -95,11 +96,11 @@ class Renderer:
         except (RenderFailure, ValueError) as e:
             return {"error": _error(e)}
 
-    async def run_job(self, job_id: str) -> dict[str, Any]:
-        """Run a queued job (progress goes to its record); the final record."""
+    async def run_job(self, job_id: str, attempt: int) -> dict[str, Any]:
+        """Run attempt ``attempt`` of a job (progress and end go to its stream); its view."""
         try:
             return await self._timed(
-                asyncio.to_thread(self.worker.run_job, job_id),
+                asyncio.to_thread(self.worker.run_job, job_id, attempt),
                 lambda job: _frames(job.get("result") or {}),
             )
         except RenderFailure as e:

@@ -35,7 +35,7 @@ from events.errors import JournalError
 from serve_app import gateway
 from serve_app.errors import ApiError
 from serve_app.gateway import Gateway
-from serve_app.rendering.jobs import TERMINAL, open_job_store, progress_frame
+from serve_app.rendering.jobs import progress_frame
 
 log = logging.getLogger(__name__)
 
@@ -240,26 +240,42 @@ async def avatar_stream(
             await ws.close(1011)
 
 
-async def pump_render_progress(
-    gw: Gateway, sock: FrameSocket, session_id: str, every_s: float = 0.5
-) -> None:
+async def pump_render_progress(gw: Gateway, sock: FrameSocket, session_id: str) -> None:
     """Forever: a ``progress`` frame whenever one of the session's render jobs moves on.
 
-    Jobs already finished when the stream opened are not repeated.
+    Watches the session's job index and the streams of its unfinished jobs through the
+    process's journal tail, so it wakes on their events (and reads only what changed). Jobs
+    already finished when the stream opened are not repeated.
     """
-    jobs = open_job_store(gw.settings.data_dir)
-    sent: dict[str, tuple[str, int]] = {
-        j["job_id"]: (j["status"], j["frames_done"])
-        for j in await asyncio.to_thread(jobs.for_session, session_id)
-        if j["status"] in TERMINAL
-    }
-    while True:
-        for job in await asyncio.to_thread(jobs.for_session, session_id):
-            key = (job["status"], job["frames_done"])
-            if sent.get(job["job_id"]) != key:
-                sent[job["job_id"]] = key
-                await sock.send(progress_frame(job))
-        await asyncio.sleep(every_s)
+    jobs = gw.jobs
+    index = jobs.session_stream(session_id)
+    sent: dict[str, tuple[str | None, int]] = {}
+    watching: dict[str, str] = {}  # stream id -> job id, for unfinished jobs
+    async with gw.tailer.watch([index]) as watch:
+        changed = {index}
+        first = True
+        while True:
+            if index in changed:
+                for job_id in await asyncio.to_thread(jobs.session_job_ids, session_id):
+                    stream = jobs.stream(job_id)
+                    if job_id not in sent and stream not in watching:
+                        watch.add(stream)  # before reading it: no event can slip by
+                        watching[stream] = job_id
+                        changed.add(stream)
+            for stream in [s for s in changed if s in watching]:
+                job = await asyncio.to_thread(jobs.get, watching[stream])
+                if job is None:  # listed, not written yet
+                    continue
+                key = (job.status, job.frames_done)
+                if sent.get(job.job_id) != key:
+                    sent[job.job_id] = key
+                    if not (first and job.finished):
+                        await sock.send(progress_frame(job))
+                if job.finished:
+                    watch.discard(stream)
+                    del watching[stream]
+            first = False
+            changed = await watch.wait()
 
 
 def _ends_session(event: dict[str, Any]) -> bool:
@@ -324,3 +340,7 @@ async def session_stream(ws: WebSocket, session_id: str, format: str = "json") -
         with contextlib.suppress(Exception):
             await sock.error(e.code, e.message)
             await ws.close(1011)
+    except JournalError:  # the render progress reads the journal: the client should retry
+        log.exception("session stream %s: journal unavailable", session_id)
+        with contextlib.suppress(Exception):
+            await ws.close(1011, "journal unavailable")

@@ -1,11 +1,16 @@
-"""Fixtures every test directory may use: a real PostgreSQL server (see ``tests/pg.py``)."""
+"""Fixtures every test directory may use: a fake clock, real journals of every backend
+(``tests/journals.py``) and a real PostgreSQL server (``tests/pg.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from events import Journal
+from tests.fakes import Clock
+from tests.journals import JOURNALS, Opener
 from tests.pg import PgServer, start_pg_server
 
 
@@ -23,3 +28,33 @@ def pg_server() -> Iterator[PgServer]:
 def pg_url(pg_server: PgServer) -> str:
     """The URL of an empty database of its own, for one test."""
     return pg_server.fresh_database()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(1_700_000_000.0)
+
+
+@pytest.fixture(params=sorted(JOURNALS))
+def open_journal_handle(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
+) -> Iterator[Opener]:
+    """Opens handles onto one fresh storage of each backend in turn (journal clock: ``clock``);
+    every handle opened is closed after the test."""
+    opener = JOURNALS[request.param](request, tmp_path, clock)
+    opened: list[Journal] = []
+
+    def open_handle() -> Journal:
+        journal = opener()
+        opened.append(journal)
+        return journal
+
+    yield open_handle
+    for journal in opened:
+        journal.close()
+
+
+@pytest.fixture
+def any_journal(open_journal_handle: Opener) -> Journal:
+    """A real journal of each backend in turn."""
+    return open_journal_handle()

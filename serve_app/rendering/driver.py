@@ -1,11 +1,13 @@
-"""Driving render jobs from the ingress: hand a job to a Renderer replica, keep it alive while
-waiting, and take over jobs whose workers died (see :mod:`serve_app.rendering.jobs`).
+"""Driving render jobs from the ingress: hand an attempt to a Renderer replica, show life for it
+while it waits, and take over jobs whose workers died (see :mod:`serve_app.rendering.jobs`).
 
-A job is handed over with a plain handle call; the waiting task beats the job's heartbeat every
-:data:`HEARTBEAT_S`. If the renderer replica dies the call fails and the job is marked failed; if
-the ingress replica dies too (or the whole server), the heartbeat stops and the next ingress
-replica to look at the job - a client polling it, a stream, or the periodic sweep - takes it
-over and hands it out again. Replays are rebuilt from the journal, so a rerun gives the same
+The ingress replica that accepts a job claims its first attempt and hands it over with a plain
+handle call. While the call is pending (queued behind other renders, or rendering) it records a
+heartbeat whenever the job's stream has been quiet for :data:`HEARTBEAT_S`. If the renderer
+replica dies the call fails and the attempt is marked failed; if the ingress replica dies too
+(or the whole server), the stream goes quiet, and the next ingress replica to look at the job -
+a client polling it, a stream, or the periodic sweep of open jobs - takes it over with the next
+claim and hands it out again. Replays are rebuilt from the journal, so a rerun gives the same
 video.
 """
 
@@ -14,75 +16,114 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from typing import Any
 
 from ray.serve.handle import DeploymentHandle
 
-from serve_app.rendering.jobs import STALE_AFTER_S, JobStore, open_job_store
-from serve_app.settings import Settings
+from events.jobs import JobKind
+from serve_app.rendering.jobs import STALE_AFTER_S, ClaimLost, JobState, JobStore
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5.0
 SWEEP_EVERY_S = STALE_AFTER_S / 2
 
-_background: set[asyncio.Task[Any]] = set()
 
-
-def _keep(task: asyncio.Task[Any]) -> None:
-    _background.add(task)
-    task.add_done_callback(_background.discard)
+def process_worker_name(role: str = "ingress") -> str:
+    """Who claims: this process (``ingress:<host>:<pid>``)."""
+    return f"{role}:{socket.gethostname()}:{os.getpid()}"
 
 
 class JobDriver:
     """One per ingress replica: starts jobs on the renderer and rescues orphaned ones."""
 
-    def __init__(self, settings: Settings, renderer: DeploymentHandle[Any] | None) -> None:
-        self.jobs: JobStore = open_job_store(settings.data_dir)
+    def __init__(
+        self,
+        jobs: JobStore,
+        renderer: DeploymentHandle[Any] | None,
+        worker: str | None = None,
+        heartbeat_s: float = HEARTBEAT_S,
+    ) -> None:
+        self.jobs = jobs
         self.renderer = renderer
+        self.worker = worker or process_worker_name()
+        self.heartbeat_s = heartbeat_s
         self._sweeper: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
 
-    def start(self, job_id: str) -> None:
-        """Hand the job to a renderer replica in the background."""
+    async def create(
+        self,
+        kind: JobKind,
+        payload: dict[str, Any],
+        *,
+        session_id: str | None = None,
+        avatar_id: str | None = None,
+    ) -> JobState:
+        """Record a new job (claimed by this replica) and start its first attempt."""
+        job = await asyncio.to_thread(
+            self.jobs.create,
+            kind,
+            payload,
+            self.worker,
+            session_id=session_id,
+            avatar_id=avatar_id,
+        )
+        self.start(job.job_id, job.attempts)
+        return job
+
+    def start(self, job_id: str, attempt: int) -> None:
+        """Hand attempt ``attempt`` to a renderer replica in the background."""
         self.ensure_sweeping()
-        _keep(asyncio.create_task(self._drive(job_id)))
+        self._keep(asyncio.create_task(self._drive(job_id, attempt)))
 
-    async def _drive(self, job_id: str) -> None:
+    def _keep(self, task: asyncio.Task[Any]) -> None:
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _drive(self, job_id: str, attempt: int) -> None:
+        work = self.jobs.attempt(job_id, attempt)
         if self.renderer is None:
-            await self._fail(job_id, 503, "unavailable", "no renderer deployment")
+            await self._fail(job_id, attempt, 503, "unavailable", "no renderer deployment")
             return
-        call = asyncio.ensure_future(self.renderer.run_job.remote(job_id))
+        call = asyncio.ensure_future(self.renderer.run_job.remote(job_id, attempt))
+        beating = True
         try:
             while True:
-                done, _ = await asyncio.wait({call}, timeout=HEARTBEAT_S)
+                done, _ = await asyncio.wait({call}, timeout=self.heartbeat_s)
                 if done:
                     break
-                await asyncio.to_thread(self.jobs.beat, job_id)
+                if beating:
+                    try:
+                        await asyncio.to_thread(work.beat, self.worker, self.heartbeat_s)
+                    except ClaimLost:  # taken over, or ended: nothing left to show life for
+                        beating = False
+                    except Exception:  # a busy journal: the next beat may get through
+                        log.exception("render job %s: heartbeat failed", job_id)
             call.result()
         except Exception as e:
             log.exception("render job %s failed in the renderer", job_id)
-            await self._fail(job_id, 500, "render_failed", f"{type(e).__name__}: {e}")
+            await self._fail(job_id, attempt, 500, "render_failed", f"{type(e).__name__}: {e}")
 
-    async def _fail(self, job_id: str, status: int, code: str, message: str) -> None:
-        err = {"status": status, "code": code, "message": message}
-        with contextlib.suppress(KeyError):
-            job = await asyncio.to_thread(self.jobs.get, job_id)
-            if job is not None and job["status"] not in ("done", "failed"):
-                await asyncio.to_thread(self.jobs.update, job_id, status="failed", error=err)
+    async def _fail(self, job_id: str, attempt: int, status: int, code: str, message: str) -> None:
+        work = self.jobs.attempt(job_id, attempt)
+        with contextlib.suppress(ClaimLost):  # finished after all, or someone else owns it now
+            await asyncio.to_thread(work.fail, status, code, message)
 
-    async def rescue(self, job: dict[str, Any]) -> bool:
+    async def rescue(self, job: JobState) -> bool:
         """Take over ``job`` if its workers are gone; whether this replica restarted it."""
         if not self.jobs.is_orphaned(job):
             return False
-        claimed = await asyncio.to_thread(self.jobs.take_over, job["job_id"])
+        claimed = await asyncio.to_thread(self.jobs.take_over, job.job_id, self.worker)
         if claimed is None:
             return False
-        log.warning("render job %s was orphaned; attempt %s", job["job_id"], claimed["attempts"])
-        self.start(job["job_id"])
+        log.warning("render job %s was orphaned; attempt %d", job.job_id, claimed.attempts)
+        self.start(job.job_id, claimed.attempts)
         return True
 
     async def sweep(self) -> int:
-        """Rescue every orphaned job; how many were restarted."""
+        """Rescue every orphaned open job; how many were restarted."""
         restarted = 0
         for job in await asyncio.to_thread(self.jobs.orphaned):
             restarted += await self.rescue(job)
@@ -96,6 +137,13 @@ class JobDriver:
                 log.exception("sweeping render jobs failed")
             await asyncio.sleep(every_s)
 
+    async def aclose(self) -> None:
+        """Stop the sweep and stop driving attempts (their jobs are taken over elsewhere)."""
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def ensure_sweeping(self) -> None:
         """Start the periodic sweep on the running event loop (the ingress replica's) once."""
         if self._sweeper is None or self._sweeper.done():
@@ -103,5 +151,5 @@ class JobDriver:
                 self._sweeper = asyncio.get_running_loop().create_task(self.sweep_forever())
             except RuntimeError:  # no loop yet (constructor): the first request starts it
                 return
-            _keep(self._sweeper)
+            self._keep(self._sweeper)
             log.info("render job sweeper started (orphaned after %.0f s)", STALE_AFTER_S)

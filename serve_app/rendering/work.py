@@ -12,6 +12,7 @@ session's own events give the window and the markers/transcript timing in the re
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 import time
@@ -42,7 +43,7 @@ from media.animation.params import clamp, vector
 from media.face import PIXEL_FORMAT, FaceRig, RenderOptions
 from media.speech import SpeechError, synthesize
 from media.video import MIME, PcmAudio, encode_image, render_timeline, speech_audio
-from serve_app.rendering.jobs import JobStore
+from serve_app.rendering.jobs import ClaimLost, JobStore, job_view
 from serve_app.rendering.models import (
     FaceOverrides,
     FrameRequest,
@@ -58,7 +59,10 @@ StreamOf = Callable[[str, str], str]
 """``stream_of(kind, entity_id)`` -> the journal stream id (the tenant is bound in)."""
 
 _RIG_CACHE = 8
-_PROGRESS_EVERY_S = 0.25
+PROGRESS_EVERY_S = 1.0
+"""Progress is recorded (an event in the job's stream) at most this often, plus the last frame."""
+
+log = logging.getLogger(__name__)
 
 
 class RenderFailure(Exception):
@@ -377,51 +381,48 @@ class RenderWorker:
 
     # ------------------------------------------------------------------ jobs
 
-    def run_job(self, job_id: str) -> dict[str, Any]:
-        """Run a queued job to its end, recording progress; returns the final job record."""
+    def run_job(self, job_id: str, attempt: int) -> dict[str, Any]:
+        """Run attempt ``attempt`` of a job to its end; the job's view afterwards.
+
+        Every write is the attempt's (see :class:`JobAttempt`): if the job was taken over in
+        the meantime, the next progress write raises :class:`ClaimLost`, which stops the
+        render, and the job is left to its new owner.
+        """
         job = self.jobs.get(job_id)
         if job is None:
             raise RenderFailure(404, "job_not_found", f"job {job_id!r} not found")
-        if job["status"] != "queued":
-            return job
-        self.jobs.update(job_id, status="running", started_at=time.time())
-        last = [0.0]
+        work = self.jobs.attempt(job_id, attempt)
+        try:
+            job = work.start()
+        except ClaimLost as e:  # finished, taken over, or already started: not ours to run
+            return job_view(e.job or job)
+        last = [time.monotonic()]
 
         def progress(frames: int, total: int | None) -> None:
             now = time.monotonic()
-            if now - last[0] < _PROGRESS_EVERY_S and frames != total:
+            if now - last[0] < PROGRESS_EVERY_S and frames != total:
                 return
             last[0] = now
-            self.jobs.update(
-                job_id,
-                frames_done=frames,
-                frames_total=total,
-                progress=round(frames / total, 4) if total else 0.0,
-            )
+            work.progress(frames, total)  # ClaimLost propagates: the render stops
 
-        payload = job["payload"]
+        payload = job.payload
         try:
-            if job["kind"] == "replay":
-                opts = ReplayRequest.model_validate(payload["options"])
-                result = self.replay(payload["session_id"], opts, progress)
-            else:
-                req = SequenceRequest.model_validate(payload["request"])
-                initial = payload.get("initial")
-                state = None if initial is None else AvatarState.model_validate(initial)
-                result = self.sequence(req, state, progress)
-        except RenderFailure as e:
-            return self.jobs.update(
-                job_id, status="failed", finished_at=time.time(), error=e.to_json()
-            )
-        except Exception as e:  # the job records every failure; the caller sees it there
-            err = {"status": 500, "code": "render_failed", "message": f"{type(e).__name__}: {e}"}
-            return self.jobs.update(job_id, status="failed", finished_at=time.time(), error=err)
-        return self.jobs.update(
-            job_id,
-            status="done",
-            finished_at=time.time(),
-            progress=1.0,
-            frames_done=result["frames"],
-            frames_total=result["frames"],
-            result=result,
-        )
+            try:
+                if job.kind == "replay":
+                    opts = ReplayRequest.model_validate(payload["options"])
+                    result = self.replay(payload["session_id"], opts, progress)
+                else:
+                    req = SequenceRequest.model_validate(payload["request"])
+                    initial = payload.get("initial")
+                    state = None if initial is None else AvatarState.model_validate(initial)
+                    result = self.sequence(req, state, progress)
+            except RenderFailure as e:
+                return job_view(work.fail(e.status, e.code, e.message))
+            except ClaimLost:
+                raise
+            except Exception as e:  # the job records every failure; the caller sees it there
+                return job_view(work.fail(500, "render_failed", f"{type(e).__name__}: {e}"))
+            return job_view(work.finish(result))
+        except ClaimLost as e:
+            log.warning("render job %s: %s; leaving it to its new owner", job_id, e)
+            return job_view(e.job or job)

@@ -9,6 +9,7 @@ Renderer deployment through its handle; replicas do the drawing and encoding. Lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Annotated, Any
@@ -19,13 +20,14 @@ from ray.serve.handle import DeploymentHandle
 
 from actors.commands import TakeSnapshot
 from assets import AssetNotFound, UnsafeName
+from events.errors import JournalError
 from serve_app import gateway
 from serve_app.catalog import render_config
 from serve_app.downloads import asset_response
 from serve_app.errors import ApiError, not_found
 from serve_app.gateway import Gateway
 from serve_app.http import set_version
-from serve_app.rendering.jobs import TERMINAL, open_job_store, public_view
+from serve_app.rendering.jobs import JobState, job_view
 from serve_app.rendering.models import (
     FrameRequest,
     ReplayRequest,
@@ -39,10 +41,8 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["render"])
 
-_JOB_POLL_S = 0.2
-
-
-_jobs = open_job_store
+_RESCUE_CHECK_S = 5.0
+"""How often a job stream with no news checks whether the job's workers are gone."""
 
 
 def _outputs(gw: Gateway) -> AssetOutputs:
@@ -136,14 +136,11 @@ async def render_sequence(body: SequenceRequest, gw: GatewayDep, request: Reques
         view = await _existing_avatar(gw, body.avatar_id)
         initial = view["state"]
     if body.background:
-        jobs = _jobs(gw.settings.data_dir)
-        job = await asyncio.to_thread(
-            jobs.create,
+        job = await gw.render_jobs.create(
             "sequence",
             {"request": body.model_dump(mode="json"), "initial": initial},
             avatar_id=body.avatar_id,
         )
-        gw.render_jobs.start(job["job_id"])
         return _accepted(job)
     try:
         out = await asyncio.wait_for(
@@ -195,22 +192,29 @@ async def replay_session(
 ) -> JSONResponse:
     await gw.require_session(session_id)
     opts = with_config(body or ReplayRequest(), await render_config(gw))
-    jobs = _jobs(gw.settings.data_dir)
-    job = await asyncio.to_thread(
-        jobs.create,
+    job = await gw.render_jobs.create(
         "replay",
         {"session_id": session_id, "options": opts.model_dump(mode="json")},
         session_id=session_id,
     )
-    gw.render_jobs.start(job["job_id"])
     return _accepted(job)
 
 
-def _accepted(job: dict[str, Any]) -> JSONResponse:
-    job_id = job["job_id"]
+@router.get(
+    "/session/{session_id}/jobs",
+    summary="The render jobs made for a session (replays), oldest first",
+)
+async def session_jobs(session_id: SessionId, gw: GatewayDep) -> dict[str, Any]:
+    await gw.require_session(session_id)
+    jobs = await asyncio.to_thread(gw.jobs.for_session, session_id)
+    return {"session_id": session_id, "jobs": [job_view(j) for j in jobs]}
+
+
+def _accepted(job: JobState) -> JSONResponse:
+    job_id = job.job_id
     return JSONResponse(
         {
-            **public_view(job),
+            **job_view(job),
             "url": f"/api/v1/avatars/jobs/{job_id}",
             "stream": f"/api/v1/avatars/jobs/{job_id}/stream",
         },
@@ -221,44 +225,52 @@ def _accepted(job: dict[str, Any]) -> JSONResponse:
 
 @router.get("/jobs/{job_id}", summary="A render job: status, progress, result")
 async def get_job(job_id: str, gw: GatewayDep) -> dict[str, Any]:
-    job = await asyncio.to_thread(_jobs(gw.settings.data_dir).get, job_id)
+    job = await asyncio.to_thread(gw.jobs.get, job_id)
     if job is None:
         raise not_found("job", job_id)
     if await gw.render_jobs.rescue(job):  # its workers died: it runs again
-        job = await asyncio.to_thread(_jobs(gw.settings.data_dir).get, job_id) or job
-    return public_view(job)
+        job = await asyncio.to_thread(gw.jobs.get, job_id) or job
+    return job_view(job)
 
 
 @router.websocket("/jobs/{job_id}/stream")
 async def job_stream(ws: WebSocket, job_id: str) -> None:
     """``{"type": "progress", ...job}`` frames as the job advances (not persisted), then a last
-    ``{"type": "done"|"failed", ...job}`` frame; closes 1000 (4404 for an unknown job)."""
+    ``{"type": "done"|"failed", ...job}`` frame; closes 1000 (4404 for an unknown job, 1011 when
+    the journal is unreachable).
+
+    Wakes on the job's new events (the process's journal tail), not on a timer; a quiet job is
+    checked for dead workers every few seconds.
+    """
     await ws.accept()
     gw = gateway.current()
-    jobs = _jobs(gw.settings.data_dir)
-    job = await asyncio.to_thread(jobs.get, job_id)
-    if job is None:
-        await ws.close(4404, "job not found")
-        return
-    last: str | None = None
     try:
-        while True:
-            job = await asyncio.to_thread(jobs.get, job_id)
-            if job is None:  # pragma: no cover - jobs are never deleted while streamed
-                break
-            view = public_view(job)
-            text = json.dumps(view, sort_keys=True)
-            if text != last:
-                last = text
-                kind = job["status"] if job["status"] in TERMINAL else "progress"
-                await ws.send_text(json.dumps({"type": kind, **view}))
-            if job["status"] in TERMINAL:
-                break
-            await gw.render_jobs.rescue(job)
-            await asyncio.sleep(_JOB_POLL_S)
+        job = await asyncio.to_thread(gw.jobs.get, job_id)
+        if job is None:
+            await ws.close(4404, "job not found")
+            return
+        last: str | None = None
+        async with gw.tailer.watch([gw.jobs.stream(job_id)]) as watch:
+            while True:
+                job = await asyncio.to_thread(gw.jobs.get, job_id) or job  # after the watch
+                view = job_view(job)
+                text = json.dumps(view, sort_keys=True)
+                if text != last:
+                    last = text
+                    kind = job.status if job.finished else "progress"
+                    await ws.send_text(json.dumps({"type": kind, **view}))
+                if job.finished:
+                    break
+                if await gw.render_jobs.rescue(job):
+                    continue
+                await watch.wait(_RESCUE_CHECK_S)
         await ws.close(1000)
     except WebSocketDisconnect:
         return
+    except JournalError:
+        log.exception("job stream %s: journal unavailable", job_id)
+        with contextlib.suppress(Exception):
+            await ws.close(1011, "journal unavailable")
 
 
 @router.post(

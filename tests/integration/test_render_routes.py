@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import time
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -211,13 +211,16 @@ async def test_sequence_other_formats_as_file(
 
 async def test_sequence_of_an_avatars_events(service: Service, http: aiohttp.ClientSession) -> None:
     avatar_id = await make_avatar(http, service, "sad")
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(0.4)  # a gap between the two events; its real length is read back below
     await call(http, "POST", f"{service.api}/{avatar_id}/animations", {"name": "shake"})
     body = {"avatar_id": avatar_id, "events": {"from_version": 2}, "width": 128, "height": 128}
     status, out, _ = await call(http, "POST", f"{service.api}/render/sequence", body)
     assert status == 200, out
-    # from the EmotionSet (t=0) to the shake's end (+0.4 s + 1 s) + 0.5 s
-    assert out["duration_s"] == pytest.approx(1.9, abs=0.15)
+    events = await all_events(http, f"{service.api}/{avatar_id}/events")
+    emotion, shake = (datetime.fromisoformat(e["recorded_at"]) for e in events[1:3])
+    gap_s = (shake - emotion).total_seconds()
+    # from the EmotionSet (t=0) to the shake's end (+gap + 1 s), then 0.5 s; one frame's slack
+    assert out["duration_s"] == pytest.approx(gap_s + 1.5, abs=1 / 30 + 0.01)
     assert not out["has_audio"]
 
 
@@ -266,21 +269,29 @@ async def test_two_replays_are_identical(service: Service, http: aiohttp.ClientS
 async def test_an_orphaned_job_is_taken_over_and_finishes(
     service: Service, http: aiohttp.ClientSession
 ) -> None:
-    """A replay accepted, then every process working on it gone (as after a crash of the whole
-    server): the job file says running and nothing beats for it. Polling it reruns it."""
+    """A replay accepted and started, then every process working on it gone (as after a crash
+    of the whole server): its stream says claimed and running, and nothing has been recorded
+    for longer than the liveness window. Polling it takes it over and reruns it."""
+    from events import SqliteJournal
     from serve_app.rendering.jobs import STALE_AFTER_S, JobStore
 
     sid = await recorded_session(http, service)
-    jobs = JobStore(service.data_dir / "renders" / "jobs")
-    options = {"width": 96, "height": 96, "fps": 30, "format": "mp4", "quality": "fast"}
-    job = jobs.create("replay", {"session_id": sid, "options": options}, session_id=sid)
-    jobs.update(job["job_id"], status="running", progress=0.4, frames_done=12)
-    old = time.time() - STALE_AFTER_S - 5
-    os.utime(service.data_dir / "renders" / "jobs" / f"{job['job_id']}.alive", (old, old))
-    done = await wait_job(http, service, job["job_id"])
+    long_ago = time.time() - STALE_AFTER_S - 5
+    journal = SqliteJournal(service.data_dir / "journal.sqlite")  # the service's journal
+    try:
+        jobs = JobStore(journal, "default", clock=lambda: long_ago)
+        options = {"width": 96, "height": 96, "fps": 30, "format": "mp4", "quality": "fast"}
+        payload = {"session_id": sid, "options": options}
+        job = jobs.create("replay", payload, "ingress:gone:1", session_id=sid)
+        attempt = jobs.attempt(job.job_id, 1)
+        attempt.start()
+        attempt.progress(12, 30)
+    finally:
+        journal.close()
+    done = await wait_job(http, service, job.job_id)
     assert done["status"] == "done", done
     assert done["attempts"] == 2 and done["result"]["session_id"] == sid
-    status, again, _ = await call(http, "GET", f"{service.api}/jobs/{job['job_id']}")
+    status, again, _ = await call(http, "GET", f"{service.api}/jobs/{job.job_id}")
     assert status == 200
     assert again["attempts"] == 2  # taken over once, not at every poll
 
@@ -328,6 +339,10 @@ async def test_replay_progress_on_the_session_stream(
     # not persisted: the session's log has no trace of the job
     events = await all_events(http, f"{service.api}/session/{sid}/events")
     assert [e["type"] for e in events] == ["SessionStarted"]
+    # the session's jobs are listed from its own index
+    status, listing, _ = await call(http, "GET", f"{service.api}/session/{sid}/jobs")
+    assert status == 200, listing
+    assert [(j["job_id"], j["status"]) for j in listing["jobs"]] == [(job["job_id"], "done")]
 
 
 # ---------------------------------------------------------------------------- autoscaling
@@ -340,10 +355,19 @@ def renderer_replicas() -> dict[str, int]:
     return dict(app.deployments["Renderer"].replica_states)
 
 
+async def wait_for_replicas(want: dict[str, int], timeout: float = 60) -> None:
+    """Until the Renderer's replica states are ``want`` (scaling takes seconds, not a fixed
+    time)."""
+    deadline = time.monotonic() + timeout
+    while renderer_replicas() != want:
+        assert time.monotonic() < deadline, renderer_replicas()
+        await asyncio.sleep(0.5)
+
+
 async def test_burst_scales_renderer_up_then_down(
     service: Service, http: aiohttp.ClientSession
 ) -> None:
-    assert renderer_replicas().get("RUNNING") == 1
+    await wait_for_replicas({"RUNNING": 1})  # earlier tests' renders may still be scaling down
     body = {
         "duration_ms": 12_000,
         "animations": [{"at_ms": 0, "animation": "look_around", "loop": True}],
@@ -371,7 +395,4 @@ async def test_burst_scales_renderer_up_then_down(
         assert time.monotonic() < deadline, pending
         await asyncio.sleep(0.5)
     assert peak > 1, "the renderer never ran more than one replica"
-    deadline = time.monotonic() + 60
-    while renderer_replicas() != {"RUNNING": 1}:
-        assert time.monotonic() < deadline, renderer_replicas()
-        await asyncio.sleep(1)
+    await wait_for_replicas({"RUNNING": 1})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from events import avatar as a
 from events import catalog as c
+from events import jobs as j
 from events import session as s
 from events.base import Event
 from events.speech import LipSyncTrack, TimedPhone, TimedWord
@@ -58,4 +59,17 @@ SAMPLES: list[Event] = [
     c.PresetUpdated(preset_id="p-2", name="Host", traits=a.Traits(glasses="square")),
     c.PresetDeleted(preset_id="p-2"),
     c.ConfigSet(config=c.RenderConfig(quality="ultra", fps=48, width=640, height=360)),
+    j.JobQueued(
+        job_id="job-" + "a" * 32,
+        kind="replay",
+        payload={"session_id": "s-1", "options": {"fps": 30}},
+        session_id="s-1",
+    ),
+    j.JobClaimed(worker="ingress:host:1", attempt=1),
+    j.JobHeartbeat(worker="ingress:host:1"),
+    j.JobProgress(frames_done=12, frames_total=72),
+    j.JobFinished(result={"asset_id": "as-3", "frames": 72}),
+    j.JobFailed(error=j.JobError(status=500, code="render_failed", message="boom")),
+    j.JobListed(job_id="job-" + "a" * 32),
+    j.JobUnlisted(job_id="job-" + "a" * 32),
 ]

@@ -21,9 +21,10 @@ from events.avatar import (
     StatePatched,
 )
 from events.base import Event
+from events.catalog import Shading
 from events.memory import MemoryJournal
 from events.session import MarkerAdded, SessionClosed, SessionStarted, TranscriptLine
-from serve_app.rendering.jobs import JobStore, progress_frame
+from serve_app.rendering.jobs import STALE_AFTER_S, JobStore
 from serve_app.rendering.models import FrameRequest, ReplayRequest, SequenceRequest
 from serve_app.rendering.outputs import AssetOutputs
 from serve_app.rendering.work import RenderWorker
@@ -50,7 +51,7 @@ def worker(journal: MemoryJournal, tmp_path: Path) -> RenderWorker:
         journal,
         stream_of,
         AssetOutputs(LocalAssetStore(tmp_path / "assets"), "t"),
-        JobStore(tmp_path / "jobs"),
+        JobStore(journal, "t"),
         tmp_path / "tmp",
     )
 
@@ -211,9 +212,10 @@ def test_two_replays_have_identical_frames(
 
 
 def test_unknown_session_fails_the_job_with_404(worker: RenderWorker) -> None:
-    job = worker.jobs.create("replay", {"session_id": "nope", "options": {}})
-    done = worker.run_job(job["job_id"])
+    job = worker.jobs.create("replay", {"session_id": "nope", "options": {}}, "ingress:t")
+    done = worker.run_job(job.job_id, 1)
     assert done["status"] == "failed" and done["error"]["status"] == 404
+    assert done["error"]["code"] == "session_not_found"
 
 
 def test_replay_job_records_progress_and_result(
@@ -221,14 +223,53 @@ def test_replay_job_records_progress_and_result(
 ) -> None:
     recorded_session(journal)
     opts = ReplayRequest(width=64, height=64, format="webm")
-    job = worker.jobs.create("replay", {"session_id": "s1", "options": opts.model_dump()})
-    assert job["status"] == "queued"
-    done = worker.run_job(job["job_id"])
-    assert done["status"] == "done" and done["progress"] == 1.0
+    job = worker.jobs.create(
+        "replay", {"session_id": "s1", "options": opts.model_dump()}, "ingress:t", session_id="s1"
+    )
+    assert job.status == "queued"
+    done = worker.run_job(job.job_id, 1)
+    assert done["status"] == "done" and done["progress"] == 1.0 and done["attempts"] == 1
     assert done["frames_done"] == done["frames_total"] == 72
     assert done["result"]["mime"] == "video/webm"
     assert file_of(tmp_path, done["result"]).stat().st_size == done["result"]["size"]
-    assert worker.run_job(job["job_id"])["finished_at"] == done["finished_at"]  # runs once
+    assert worker.run_job(job.job_id, 1)["finished_at"] == done["finished_at"]  # runs once
+    types = [r.type for r in journal.read(worker.jobs.stream(job.job_id))]
+    assert types[:3] == ["JobQueued", "JobClaimed", "JobProgress"] and types[-1] == "JobFinished"
+    assert types.count("JobProgress") <= 3  # throttled: start, about 1/s, the last frame
+
+
+def test_a_job_taken_over_mid_render_stops_and_records_nothing(
+    journal: MemoryJournal, tmp_path: Path
+) -> None:
+    """Attempt 1 is taken over while its renderer works (the renderer looked dead); its next
+    progress write is refused, the render stops, and the job is left to attempt 2."""
+    recorded_session(journal)
+    clock = Clock(T0 + 100)
+    jobs = JobStore(journal, "t", clock)
+    opts = ReplayRequest(width=64, height=64)
+    job = jobs.create("replay", {"session_id": "s1", "options": opts.model_dump()}, "ingress:a")
+
+    def shading_after_a_take_over() -> Shading:
+        # asked once the attempt has started, before the first frame: the stall happens here
+        clock.now += STALE_AFTER_S + 1
+        assert jobs.take_over(job.job_id, "ingress:b") is not None
+        return "toon"
+
+    assets = LocalAssetStore(tmp_path / "assets")
+    worker = RenderWorker(
+        journal,
+        stream_of,
+        AssetOutputs(assets, "t"),
+        jobs,
+        tmp_path / "tmp",
+        shading_after_a_take_over,
+    )
+    out = worker.run_job(job.job_id, 1)
+    assert (out["status"], out["attempts"], out["result"]) == ("queued", 2, None)
+    assert assets.page("t").total == 0  # no output stored
+    types = [r.type for r in journal.read(jobs.stream(job.job_id))]
+    assert types == ["JobQueued", "JobClaimed", "JobProgress", "JobClaimed"]
+    assert worker.run_job(job.job_id, 1)["attempts"] == 2  # the old attempt cannot start again
 
 
 def test_event_range_sequence(worker: RenderWorker, journal: MemoryJournal) -> None:
@@ -280,23 +321,6 @@ def test_the_classic_rig_draws_with_the_configured_shading(
     assert worker.frame(req, AvatarState(model_id="flat"))[0] != toon  # the model's look wins
 
 
-def test_jobs_indexed_by_session(tmp_path: Path) -> None:
-    store = JobStore(tmp_path / "jobs")
-    a = store.create("replay", {}, session_id="s1")
-    store.create("replay", {}, session_id="s2")
-    b = store.create("replay", {}, session_id="s1")
-    store.update(b["job_id"], status="done", result={"frames": 3}, progress=1.0)
-    mine = store.for_session("s1")
-    assert [j["job_id"] for j in mine] == [a["job_id"], b["job_id"]]
-    frame = progress_frame(mine[1])
-    assert frame["type"] == "progress" and frame["result"] == {"frames": 3}
-    assert "result" not in progress_frame(mine[0])
-    assert store.for_session("nobody") == []
-    with pytest.raises(ValueError, match="bad session id"):
-        store.for_session("../etc")
-    assert store.get("../../x") is None
-
-
 def test_replays_reuse_the_stored_speech_audio(worker: RenderWorker) -> None:
     from events.avatar import SpeechStarted
     from events.speech import LipSyncTrack
@@ -327,43 +351,3 @@ def test_replays_reuse_the_stored_speech_audio(worker: RenderWorker) -> None:
     clips = recorded_audio(timeline, worker._find_audio)
     assert clips["u1"].sample_rate == 16000 and np.array_equal(clips["u1"].samples, tone)
     assert clips["u2"].sample_rate == 22050 and clips["u3"].sample_rate == 22050  # spoken again
-
-
-def test_jobs_nobody_works_on_are_orphaned_and_taken_over_once(tmp_path: Path) -> None:
-    from serve_app.rendering.jobs import MAX_ATTEMPTS, STALE_AFTER_S
-
-    clock = Clock()
-    store = JobStore(tmp_path / "jobs", clock)
-    job = store.create("replay", {})
-    done = store.create("replay", {})
-    store.update(done["job_id"], status="done")
-    clock.now += STALE_AFTER_S - 1
-    assert store.orphaned() == []
-    store.beat(job["job_id"])  # the waiting ingress is alive
-    clock.now += STALE_AFTER_S + 1
-    assert [j["job_id"] for j in store.orphaned()] == [job["job_id"]]  # finished ones never
-    claimed = store.take_over(job["job_id"])
-    assert claimed is not None and claimed["status"] == "queued" and claimed["attempts"] == 2
-    assert store.orphaned() == []  # the claim is a sign of life
-    clock.now += STALE_AFTER_S + 1
-    assert store.take_over(job["job_id"]) is not None  # attempt 3 = MAX_ATTEMPTS
-    clock.now += STALE_AFTER_S + 1
-    assert MAX_ATTEMPTS == 3 and store.take_over(job["job_id"]) is None  # attempt 4: given up
-    final = store.get(job["job_id"])
-    assert final is not None and final["status"] == "failed"
-    assert final["error"]["code"] == "render_abandoned"
-
-
-def test_two_replicas_racing_for_one_orphan_claim_it_once(tmp_path: Path) -> None:
-    from serve_app.rendering.jobs import STALE_AFTER_S
-
-    clock = Clock()
-    a, b = JobStore(tmp_path / "jobs", clock), JobStore(tmp_path / "jobs", clock)
-    job = a.create("replay", {})
-    clock.now += STALE_AFTER_S + 1
-    # Both saw it orphaned; a's claim file for attempt 2 lands first, before a updates the job.
-    assert b.is_orphaned(job)
-    (tmp_path / "jobs" / f"{job['job_id']}.attempt-2").touch()
-    assert b.take_over(job["job_id"]) is None  # the O_EXCL claim refuses the second replica
-    still = b.get(job["job_id"])
-    assert still is not None and "attempts" not in still and still["status"] == "queued"
