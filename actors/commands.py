@@ -21,7 +21,7 @@ from events.avatar import (
     Voice,
 )
 from events.session import MAX_TTL_S
-from events.speech import LipSyncTrack
+from events.speech import MAX_TEXT_CHARS, LipSyncTrack
 
 
 class _Command(BaseModel):
@@ -162,7 +162,7 @@ class AddMarker(_Command):
 class AddTranscriptLine(_Command):
     command: Literal["add_transcript_line"] = "add_transcript_line"
     speaker: Literal["user", "avatar", "system"]
-    text: str = Field(min_length=1, max_length=120_000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
 
 
 SessionCommand = Annotated[

@@ -1,4 +1,4 @@
-"""Folding events into state: one mutator per event type, ``fold(state, records)``.
+"""Folding events into state: one mutator per event type, ``Folder.fold(state, records)``.
 
 A mutator is a pure function ``(state, event, recorded_at) -> dict of changed fields``; the
 folder copies the state once with those changes plus the record's version and time. States are
@@ -96,8 +96,3 @@ class Folder(Generic[S]):
         if changed or fields["version"] != state.version:
             work.__pydantic_fields_set__.update(changed, ("version", "updated_at"))
         return work
-
-
-def fold(folder: Folder[S], state: S, records: Iterable[RecordedEvent]) -> S:
-    """``folder.fold`` as a function, for symmetry with the docs."""
-    return folder.fold(state, records)

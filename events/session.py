@@ -8,6 +8,7 @@ from pydantic import Field
 
 from events.base import Event
 from events.fold import Folder, State
+from events.speech import MAX_TEXT_CHARS
 
 SessionStatus = Literal["active", "closed", "expired"]
 Speaker = Literal["user", "avatar", "system"]
@@ -36,7 +37,7 @@ class MarkerAdded(Event):
 class TranscriptLine(Event):
     type: Literal["TranscriptLine"] = "TranscriptLine"
     speaker: Speaker
-    text: str = Field(max_length=120_000)
+    text: str = Field(max_length=MAX_TEXT_CHARS)
 
 
 class SessionClosed(Event):

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+#: The longest text one utterance may hold (the seed's lip-sync limit): events, commands,
+#: request bodies and the synthesiser all use this one.
+MAX_TEXT_CHARS = 120_000
+
 
 class TimedPhone(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")

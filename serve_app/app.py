@@ -18,6 +18,7 @@ from ray.serve.handle import DeploymentHandle
 from serve_app import gateway, streams
 from serve_app.errors import install_error_handlers
 from serve_app.gateway import Gateway
+from serve_app.http import API_PREFIX
 from serve_app.metrics import LatencyMiddleware
 from serve_app.renderer import Renderer
 from serve_app.routes import (
@@ -36,7 +37,7 @@ from serve_app.routes import (
 from serve_app.settings import Settings
 from serve_app.speaker import Speech
 
-PREFIX = "/api/v1/avatars"
+PREFIX = API_PREFIX
 
 log = logging.getLogger(__name__)
 

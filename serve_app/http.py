@@ -8,6 +8,9 @@ from fastapi import Header, Response
 
 from serve_app.errors import ApiError
 
+#: Where every route of the API lives (the WebSocket streams too).
+API_PREFIX = "/api/v1/avatars"
+
 
 def etag(version: int) -> str:
     return f'"{version}"'

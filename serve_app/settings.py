@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from actors.config import EntityConfig
+from actors.naming import DEFAULT_TENANT
 from events.urls import redact_url
 
 ENV_PREFIX = "AVATAR_"
@@ -29,7 +30,7 @@ class Settings(BaseModel):
     )
     host: str = Field("127.0.0.1", description="HTTP bind address (loopback by default).")
     port: int = Field(8000, ge=1, le=65535)
-    tenant: str = Field("default", description="The tenant until authentication arrives.")
+    tenant: str = Field(DEFAULT_TENANT, description="The tenant until authentication arrives.")
     placement: Literal["dedicated", "hosted"] = Field(
         "dedicated",
         description="dedicated: one Ray actor per avatar/session; hosted: a pool of host actors "

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MAX_TEXT_CHARS = 120_000  # the longest text one utterance may hold (the seed's lipsync limit)
-
 _ONES = (
     "zero",
     "one",

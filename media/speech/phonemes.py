@@ -12,10 +12,11 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
+from events.speech import MAX_TEXT_CHARS
 from media.speech.errors import TextTooLong
 from media.speech.espeak import ENGINE
 from media.speech.ipa import ipa_to_arpabet
-from media.speech.normalize import MAX_TEXT_CHARS, Token, normalize_text, tokenize
+from media.speech.normalize import Token, normalize_text, tokenize
 from media.speech.visemes import normalize_phone
 from media.speech.voices import DEFAULT_VOICE, resolve_voice
 

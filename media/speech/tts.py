@@ -9,12 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from events.speech import LipSyncTrack, TimedPhone, TimedWord
+from events.speech import MAX_TEXT_CHARS, LipSyncTrack, TimedPhone, TimedWord
 from media.speech.audio import Int16Array, pcm16_to_array, wav_bytes
 from media.speech.errors import InvalidSpeechInput, TextTooLong
 from media.speech.espeak import ENGINE, EventType, Param, RawEvent
 from media.speech.ipa import ipa_to_arpabet
-from media.speech.normalize import MAX_TEXT_CHARS
 from media.speech.timing import estimate_track, phone_weight
 from media.speech.visemes import SILENCE
 from media.speech.voices import DEFAULT_VOICE, Voice, resolve_voice

@@ -14,14 +14,15 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from actors.naming import ID_PATTERN
 from events.avatar import AnimationName, Emotion, StatePatch, Traits
 from events.catalog import Quality, RenderConfig, Shading
+from events.speech import MAX_TEXT_CHARS
 from media.animation import CHANNELS
 from media.face import MAX_SIZE, MIN_SIZE
+from media.speech.voices import DEFAULT_VOICE
 
 ImageFormat = Literal["png", "jpeg", "webp"]
 VideoFormat = Literal["mp4", "webm", "gif"]
 
 MAX_SEQUENCE_MS = 15 * 60 * 1000
-MAX_SPEECH_CHARS = 120_000
 
 _FORMAT_ALIASES = {"jpg": "jpeg", "image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
 
@@ -101,8 +102,8 @@ class FrameRequest(Picture, FaceOverrides):
 
 class SpeechCue(_Body):
     at_ms: float = Field(0.0, ge=0, le=MAX_SEQUENCE_MS)
-    text: str = Field(min_length=1, max_length=MAX_SPEECH_CHARS)
-    voice: str = Field("en-us", min_length=1, max_length=100)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    voice: str = Field(DEFAULT_VOICE, min_length=1, max_length=100)
     rate: int = Field(175, ge=80, le=450)
     pitch: int = Field(50, ge=0, le=100)
 
@@ -150,8 +151,8 @@ class SequenceRequest(VideoOptions):
         None, pattern=ID_PATTERN, description="Start from this avatar's current state/looks."
     )
     traits: Traits | None = None
-    text: str | None = Field(None, min_length=1, max_length=MAX_SPEECH_CHARS)
-    voice: str = Field("en-us", min_length=1, max_length=100)
+    text: str | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS)
+    voice: str = Field(DEFAULT_VOICE, min_length=1, max_length=100)
     speech: list[SpeechCue] = Field(default_factory=list, max_length=200)
     emotions: list[EmotionCue] = Field(default_factory=list, max_length=1000)
     animations: list[AnimationCue] = Field(default_factory=list, max_length=1000)

@@ -21,7 +21,7 @@ from events.avatar import Traits
 from events.catalog import Preset
 from serve_app.catalog import catalogs
 from serve_app.gateway import Gateway
-from serve_app.http import IdempotencyKey, IfMatch, parse_if_match, set_version
+from serve_app.http import API_PREFIX, IdempotencyKey, IfMatch, parse_if_match, set_version
 from serve_app.routes.deps import GatewayDep
 
 router = APIRouter(tags=["presets"])
@@ -121,7 +121,7 @@ async def create_preset(body: PresetCreate, gw: GatewayDep, response: Response) 
         body.description,
         traits,
     )
-    response.headers["Location"] = f"/api/v1/avatars/presets/{preset.preset_id}"
+    response.headers["Location"] = f"{API_PREFIX}/presets/{preset.preset_id}"
     return _view(gw, preset)
 
 

@@ -26,7 +26,7 @@ from serve_app.catalog import render_config
 from serve_app.downloads import asset_response
 from serve_app.errors import ApiError, not_found
 from serve_app.gateway import Gateway
-from serve_app.http import set_version
+from serve_app.http import API_PREFIX, set_version
 from serve_app.rendering.jobs import JobState, job_view
 from serve_app.rendering.models import (
     FrameRequest,
@@ -215,11 +215,11 @@ def _accepted(job: JobState) -> JSONResponse:
     return JSONResponse(
         {
             **job_view(job),
-            "url": f"/api/v1/avatars/jobs/{job_id}",
-            "stream": f"/api/v1/avatars/jobs/{job_id}/stream",
+            "url": f"{API_PREFIX}/jobs/{job_id}",
+            "stream": f"{API_PREFIX}/jobs/{job_id}/stream",
         },
         status_code=202,
-        headers={"Location": f"/api/v1/avatars/jobs/{job_id}"},
+        headers={"Location": f"{API_PREFIX}/jobs/{job_id}"},
     )
 
 

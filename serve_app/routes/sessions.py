@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.commands import AddMarker, AddTranscriptLine, CloseSession, StartSession
 from actors.naming import ID_PATTERN
+from events.speech import MAX_TEXT_CHARS
 from serve_app.errors import ApiError
 from serve_app.http import IdempotencyKey, set_version
 from serve_app.routes.avatars import EventPage, event_page
@@ -56,7 +57,7 @@ class TranscriptRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     speaker: Literal["user", "avatar", "system"]
-    text: str = Field(min_length=1, max_length=120_000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
 
 
 def _iso(ts: float | None) -> str | None:

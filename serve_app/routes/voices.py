@@ -21,6 +21,7 @@ from actors.errors import EntityError, Unavailable
 from assets import AssetNotFound
 from events.avatar import Voice
 from events.speech import LipSyncTrack
+from media.speech.voices import DEFAULT_VOICE
 from serve_app.gateway import Gateway
 from serve_app.http import IdempotencyKey, IfMatch, parse_if_match, set_version
 from serve_app.rendering.outputs import stored_output
@@ -45,7 +46,7 @@ async def _checked_voice(gw: Gateway, body: VoiceChoice, base: Voice | None) -> 
 
 
 async def _voice_status(gw: Gateway, voice: Voice | None) -> dict[str, Any]:
-    effective = voice or Voice(voice_id="en-us")
+    effective = voice or Voice(voice_id=DEFAULT_VOICE)
     return {
         "attached": voice is not None,
         "voice": voice_json(voice),

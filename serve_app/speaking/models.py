@@ -12,6 +12,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 
 from events.avatar import Voice
 from media.speech.visemes import ARPABET_PHONES, normalize_phone
+from media.speech.voices import DEFAULT_VOICE
 
 _KNOWN_PHONES = frozenset(ARPABET_PHONES) | {"sil"}
 
@@ -50,7 +51,9 @@ class VoiceChoice(_Body):
 
     def over(self, base: Voice | None) -> Voice:
         """These settings on top of ``base`` (a stored voice) and the built-in defaults."""
-        values: dict[str, Any] = base.model_dump() if base is not None else {"voice_id": "en-us"}
+        values: dict[str, Any] = (
+            base.model_dump() if base is not None else {"voice_id": DEFAULT_VOICE}
+        )
         if self.voice is not None:
             values["voice_id"] = self.voice
         for name in ("rate", "pitch", "volume"):

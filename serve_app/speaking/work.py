@@ -12,7 +12,7 @@ import hashlib
 from typing import Any
 
 from events.avatar import Voice
-from events.speech import LipSyncTrack
+from events.speech import MAX_TEXT_CHARS, LipSyncTrack
 from media.speech import (
     DEFAULT_VOICE,
     EngineUnavailable,
@@ -31,7 +31,6 @@ from media.speech import (
     synthesize,
     text_track,
 )
-from media.speech.normalize import MAX_TEXT_CHARS
 from serve_app.errors import ApiError
 from serve_app.rendering.outputs import OutputStore
 from serve_app.speaking.models import (
