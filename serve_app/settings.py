@@ -48,7 +48,9 @@ class Settings(BaseModel):
     )
     snapshot_every: int = Field(100, ge=1)
     passivate_after_s: float = Field(300.0, gt=0)
-    max_live_actors: int = Field(500, ge=1)
+    max_live_actors: int = Field(
+        500, ge=1, description="Live dedicated actors in the whole cluster (one registry)."
+    )
     subscriber_buffer: int = Field(1000, ge=1)
     heartbeat_s: float = Field(15.0, gt=0, description="WebSocket heartbeat interval.")
     session_ttl_default_s: int = Field(3600, ge=1)
@@ -85,32 +87,32 @@ class Settings(BaseModel):
         8, ge=1, description="Requests one Speech replica holds (it synthesises one at a time)."
     )
     speech_target_ongoing_requests: float = Field(2.0, gt=0)
+    speech_upscale_delay_s: float = Field(2.0, ge=0)
+    speech_downscale_delay_s: float = Field(30.0, ge=0)
+    speech_look_back_period_s: float = Field(5.0, gt=0)
     lipsync_max_audio_bytes: int = Field(
         50 * 1024 * 1024, ge=1, description="Largest client audio /lipsync analyses (then 413)."
     )
 
     def speech_autoscaling(self) -> dict[str, Any]:
         """The Speech deployment's ``autoscaling_config`` (one replica is one espeak-ng)."""
-        return self._autoscaling(self.speech_max_replicas, self.speech_target_ongoing_requests)
+        return _autoscaling(
+            self.speech_max_replicas,
+            self.speech_target_ongoing_requests,
+            self.speech_upscale_delay_s,
+            self.speech_downscale_delay_s,
+            self.speech_look_back_period_s,
+        )
 
     def renderer_autoscaling(self) -> dict[str, Any]:
         """The Renderer's ``autoscaling_config`` (Serve's defaults take a minute to react)."""
-        return self._autoscaling(self.renderer_max_replicas, self.renderer_target_ongoing_requests)
-
-    def _autoscaling(self, max_replicas: int, target: float) -> dict[str, Any]:
-        """Fast reactions for the work deployments (the renderer_* delays apply to both)."""
-        return {
-            "min_replicas": 1,
-            "max_replicas": max_replicas,
-            "target_ongoing_requests": target,
-            "upscale_delay_s": self.renderer_upscale_delay_s,
-            "downscale_delay_s": self.renderer_downscale_delay_s,
-            "look_back_period_s": self.renderer_look_back_period_s,
-            # Deprecated in favour of the RAY_SERVE_*_AUTOSCALING_METRIC_PUSH_INTERVAL_S
-            # variables (set to 1 s in serve_app/raytune.py), but still checked against
-            # look_back_period_s (default 10 s would make any look-back under 10 s "invalid").
-            "metrics_interval_s": 1.0,
-        }
+        return _autoscaling(
+            self.renderer_max_replicas,
+            self.renderer_target_ongoing_requests,
+            self.renderer_upscale_delay_s,
+            self.renderer_downscale_delay_s,
+            self.renderer_look_back_period_s,
+        )
 
     @field_validator("journal")
     @classmethod
@@ -167,3 +169,21 @@ class Settings(BaseModel):
                 for err in e.errors(include_input=False, include_url=False)
             )
             raise ValueError(f"bad settings (environment {ENV_PREFIX}*): {problems}") from None
+
+
+def _autoscaling(
+    max_replicas: int, target: float, upscale_s: float, downscale_s: float, look_back_s: float
+) -> dict[str, Any]:
+    """An ``autoscaling_config`` that reacts within seconds (Serve's defaults take a minute)."""
+    return {
+        "min_replicas": 1,
+        "max_replicas": max_replicas,
+        "target_ongoing_requests": target,
+        "upscale_delay_s": upscale_s,
+        "downscale_delay_s": downscale_s,
+        "look_back_period_s": look_back_s,
+        # Deprecated in favour of the RAY_SERVE_*_AUTOSCALING_METRIC_PUSH_INTERVAL_S
+        # variables (set to 1 s in serve_app/raytune.py), but still checked against
+        # look_back_period_s (default 10 s would make any look-back under 10 s "invalid").
+        "metrics_interval_s": 1.0,
+    }

@@ -32,6 +32,9 @@ TEST_SETTINGS: dict[str, Any] = {
     "renderer_upscale_delay_s": 1.0,
     "renderer_downscale_delay_s": 2.0,
     "renderer_look_back_period_s": 2.0,
+    "speech_upscale_delay_s": 1.0,
+    "speech_downscale_delay_s": 2.0,
+    "speech_look_back_period_s": 2.0,
 }
 
 
