@@ -143,7 +143,7 @@ async def running_service(
 
     port = free_port()
     apply_serve_env_defaults()
-    apply_high_throughput(data_dir / "haproxy")
+    apply_high_throughput(data_dir / "haproxy", usual_ports=False)
     ray.init(
         include_dashboard=False, namespace=NAMESPACE, logging_level="warning", log_to_driver=False
     )

@@ -173,7 +173,7 @@ async def service_figures(args: argparse.Namespace, data_dir: Path) -> list[tupl
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     apply_serve_env_defaults()
-    apply_high_throughput(data_dir / "haproxy")
+    apply_high_throughput(data_dir / "haproxy", usual_ports=False)
     ray.init(
         include_dashboard=False, namespace=NAMESPACE, logging_level="warning", log_to_driver=False
     )

