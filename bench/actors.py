@@ -132,9 +132,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]
     seed_streams(journal_url, cold_ids, 10_000)
 
     apply_serve_env_defaults()
-    apply_high_throughput(
-        data_dir / "haproxy", usual_ports=False
-    )  # the service's default HTTP mode
+    # the service's default HTTP mode
+    apply_high_throughput(data_dir / "haproxy", usual_ports=False)
     ray.init(
         include_dashboard=False, namespace=NAMESPACE, logging_level="warning", log_to_driver=False
     )
