@@ -26,6 +26,7 @@ from actors.config import EntityConfig
 from actors.errors import Conflict, EntityError, Unavailable, VersionMismatch
 from events.errors import EventRejected, StorageError, VersionConflict
 from events.fold import State
+from events.group_commit import GroupCommitter
 from events.journal import Journal
 from events.records import RecordedEvent
 from events.replay import load_state, save_snapshot
@@ -48,14 +49,17 @@ class EntityRuntime(Generic[S]):
         clock: Clock = time.time,
         *,
         own_timers: bool = True,
+        committer: GroupCommitter | None = None,
     ) -> None:
-        """``own_timers=False``: the host sweeps :meth:`next_due` instead of a timer per entity."""
+        """``own_timers=False``: the host sweeps :meth:`next_due` instead of a timer per entity.
+        ``committer``: the host's, shared by its entities so their appends commit together."""
         self.aggregate = aggregate
         self.own_timers = own_timers
         self.tenant = tenant
         self.entity_id = entity_id
         self.stream_id = stream_id
         self.journal = journal
+        self.committer = committer or GroupCommitter(journal)
         self.config = config
         self.clock = clock
         self.state: S = aggregate.folder.initial()
@@ -178,8 +182,7 @@ class EntityRuntime(Generic[S]):
                 return CommandResult(stream_id=self.stream_id, version=self.state.version)
             at = self.clock()
             try:
-                positions = await asyncio.to_thread(
-                    self.journal.append,
+                positions = await self.committer.append(
                     self.stream_id,
                     events,
                     self.state.version,

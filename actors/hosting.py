@@ -23,6 +23,7 @@ from actors.config import EntityConfig
 from actors.entity import Clock, EntityRuntime
 from actors.naming import Kind, stream_id
 from actors.session import SessionAggregate
+from events.group_commit import GroupCommitter
 from events.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class EntityHost:
         clock: Clock = time.time,
     ) -> None:
         self.journal = journal
+        self.committer = GroupCommitter(journal)  # one transaction for appends that coincide
         self.clock = clock
         self.config = config
         self.max_entities = max_entities
@@ -81,6 +83,7 @@ class EntityHost:
             self.config,
             self.clock,
             own_timers=False,
+            committer=self.committer,
         )
         try:
             await runtime.activate()
@@ -197,4 +200,6 @@ class EntityHost:
             "activations": self.activations,
             "passivations": self.passivations,
             "activation_ms_p50": recent[len(recent) // 2] if recent else None,
+            "commits": self.committer.commits,
+            "appends": self.committer.appends,
         }

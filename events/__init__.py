@@ -16,7 +16,7 @@ from events.errors import (
 )
 from events.factory import open_journal
 from events.fold import Folder, FoldError, State
-from events.journal import Journal
+from events.journal import AppendRequest, Journal
 from events.memory import MemoryJournal
 from events.records import RecordedEvent, SnapshotRecord
 from events.replay import load_state, save_snapshot
@@ -25,6 +25,7 @@ from events.types import ANY, NO_STREAM, Expected, ExpectedVersion
 
 __all__ = [
     "ANY",
+    "AppendRequest",
     "NO_STREAM",
     "CodecError",
     "Event",

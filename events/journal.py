@@ -28,7 +28,7 @@ from typing import Any
 
 from events.base import Event
 from events.codec import EventCodec, default_codec, pack, unpack
-from events.errors import EventRejected, VersionConflict
+from events.errors import EventRejected, JournalError, StorageError, VersionConflict
 from events.records import RecordedEvent, SnapshotRecord
 from events.types import ANY, Expected, ExpectedVersion, check_stream_id, expected_matches
 
@@ -43,6 +43,32 @@ class NewEvent:
     type: str
     schema_version: int
     payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AppendRequest:
+    """One append of a batch (:meth:`Journal.append_batch`): the arguments of :meth:`append`."""
+
+    stream_id: str
+    events: Sequence[Event]
+    expected_version: Expected = ANY
+    metadata: Mapping[str, Any] | None = None
+    recorded_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedAppend:
+    """An append checked and encoded, on its way to a backend."""
+
+    stream_id: str
+    rows: list[NewEvent]
+    expected: Expected
+    metadata: bytes
+    recorded_at: float
+
+
+#: What one append of a batch came to: its global positions, or why it did not happen.
+AppendOutcome = list[int] | JournalError
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +105,38 @@ class Journal(ABC):
         passes its own time so that its state and the stored records agree.
         Raises :class:`VersionConflict`, :class:`EventRejected` or :class:`StorageError`.
         """
+        p = self._prepare(AppendRequest(stream_id, events, expected_version, metadata, recorded_at))
+        return self._append(p.stream_id, p.rows, p.expected, p.metadata, p.recorded_at)
+
+    def append_batch(self, requests: Sequence[AppendRequest]) -> list[AppendOutcome]:
+        """Several appends, committed together where the backend can (one transaction, one
+        sync to disk): group commit. Each keeps its own expected-version check and its own
+        outcome; a conflict or a rejection fails that append only. A storage failure fails
+        them all (nothing of the batch is written). Outcomes come back in request order.
+        """
+        outcomes: list[AppendOutcome | None] = [None] * len(requests)
+        prepared: list[tuple[int, PreparedAppend]] = []
+        for i, request in enumerate(requests):
+            try:
+                prepared.append((i, self._prepare(request)))
+            except EventRejected as e:
+                outcomes[i] = e
+        if prepared:
+            try:
+                results = self._append_batch([p for _, p in prepared])
+            except StorageError as e:
+                results = [e] * len(prepared)
+            for (i, _), result in zip(prepared, results, strict=True):
+                outcomes[i] = result
+        return [o for o in outcomes if o is not None]
+
+    def _prepare(self, request: AppendRequest) -> PreparedAppend:
+        """Check and encode an append. Raises :class:`EventRejected`."""
+        stream_id, events, expected_version = (
+            request.stream_id,
+            request.events,
+            request.expected_version,
+        )
         try:
             check_stream_id(stream_id)
         except ValueError as e:
@@ -96,9 +154,20 @@ class Journal(ABC):
             rows.append(NewEvent(str(event.event_id), type_name, schema_version, payload))
         if len({r.event_id for r in rows}) != len(rows):
             raise EventRejected("the same event id appears twice in one batch")
-        meta = pack(dict(metadata)) if metadata else b""
-        at = self.clock() if recorded_at is None else recorded_at
-        return self._append(stream_id, rows, expected_version, meta, at)
+        meta = pack(dict(request.metadata)) if request.metadata else b""
+        at = self.clock() if request.recorded_at is None else request.recorded_at
+        return PreparedAppend(stream_id, rows, expected_version, meta, at)
+
+    def _append_batch(self, batch: list[PreparedAppend]) -> list[AppendOutcome]:
+        """Store each append of ``batch`` on its own; backends override this to commit them in
+        one transaction. Raises :class:`StorageError` only when the whole batch failed."""
+        out: list[AppendOutcome] = []
+        for p in batch:
+            try:
+                out.append(self._append(p.stream_id, p.rows, p.expected, p.metadata, p.recorded_at))
+            except (VersionConflict, EventRejected, StorageError) as e:
+                out.append(e)
+        return out
 
     @abstractmethod
     def _append(

@@ -19,8 +19,15 @@ from pathlib import Path
 from typing import Literal
 
 from events.codec import EventCodec, unpack
-from events.errors import EventRejected, StorageError
-from events.journal import Clock, ExistingEvent, Journal, NewEvent
+from events.errors import EventRejected, JournalError, StorageError, VersionConflict
+from events.journal import (
+    AppendOutcome,
+    Clock,
+    ExistingEvent,
+    Journal,
+    NewEvent,
+    PreparedAppend,
+)
 from events.records import RecordedEvent, SnapshotRecord
 from events.types import Expected, expected_matches
 
@@ -131,53 +138,77 @@ class SqliteJournal(Journal):
         metadata: bytes,
         recorded_at: float,
     ) -> list[int]:
+        [outcome] = self._append_batch(
+            [PreparedAppend(stream_id, rows, expected, metadata, recorded_at)]
+        )
+        if isinstance(outcome, JournalError):
+            raise outcome
+        return outcome
+
+    def _append_batch(self, batch: list[PreparedAppend]) -> list[AppendOutcome]:
+        """One write transaction (one fsync) for the whole batch; a savepoint per append, so a
+        conflict or a rejection undoes that append only."""
         with self._storage("append"):
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                current = self._highest(conn, stream_id)
-                if not expected_matches(expected, current):
-                    existing = self._existing(conn, rows)
-                    conn.execute("ROLLBACK")
-                    return self._resolve_retry(stream_id, rows, expected, current, existing)
-                params = [
-                    (
-                        stream_id,
-                        current + i + 1,
-                        r.event_id,
-                        r.type,
-                        r.schema_version,
-                        recorded_at,
-                        r.payload,
-                        metadata,
-                    )
-                    for i, r in enumerate(rows)
-                ]
-                sql = (
-                    "INSERT INTO events (stream_id, version, event_id, type, schema_version,"
-                    " recorded_at, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                )
-                try:
-                    if len(params) == 1:
-                        last = conn.execute(sql, params[0]).lastrowid
-                    else:
-                        conn.executemany(sql, params)
-                        last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-                except sqlite3.IntegrityError:
-                    # An event id is already recorded: a retry under ANY, or a bad batch.
-                    conn.execute("ROLLBACK")
-                    conn.execute("BEGIN")
-                    existing = self._existing(conn, rows)
-                    current = self._highest(conn, stream_id)
-                    conn.execute("ROLLBACK")
-                    return self._resolve_retry(stream_id, rows, expected, current, existing)
+                outcomes: list[AppendOutcome] = []
+                for p in batch:
+                    conn.execute("SAVEPOINT one_append")
+                    try:
+                        outcomes.append(self._insert(conn, p))
+                    except (VersionConflict, EventRejected) as e:
+                        conn.execute("ROLLBACK TO one_append")
+                        outcomes.append(e)
+                    conn.execute("RELEASE one_append")
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+        return outcomes
+
+    def _insert(self, conn: sqlite3.Connection, p: PreparedAppend) -> list[int]:
+        """Check ``p``'s expectation and insert its rows, inside the caller's transaction.
+        Returns the positions (a recognised retry: the original ones) or raises."""
+        current = self._highest(conn, p.stream_id)
+        if not expected_matches(p.expected, current):
+            existing = self._existing(conn, p.rows)
+            return self._resolve_retry(p.stream_id, p.rows, p.expected, current, existing)
+        params = [
+            (
+                p.stream_id,
+                current + i + 1,
+                r.event_id,
+                r.type,
+                r.schema_version,
+                p.recorded_at,
+                r.payload,
+                p.metadata,
+            )
+            for i, r in enumerate(p.rows)
+        ]
+        sql = (
+            "INSERT INTO events (stream_id, version, event_id, type, schema_version,"
+            " recorded_at, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        conn.execute("SAVEPOINT one_insert")
+        try:
+            if len(params) == 1:
+                last = conn.execute(sql, params[0]).lastrowid
+            else:
+                conn.executemany(sql, params)
+                last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        except sqlite3.IntegrityError:
+            # An event id is already recorded: a retry under ANY, or a bad batch.
+            conn.execute("ROLLBACK TO one_insert")
+            conn.execute("RELEASE one_insert")
+            existing = self._existing(conn, p.rows)
+            current = self._highest(conn, p.stream_id)
+            return self._resolve_retry(p.stream_id, p.rows, p.expected, current, existing)
+        conn.execute("RELEASE one_insert")
         assert last is not None
-        return list(range(last - len(rows) + 1, last + 1))
+        return list(range(last - len(p.rows) + 1, last + 1))
 
     @staticmethod
     def _highest(conn: sqlite3.Connection, stream_id: str) -> int:

@@ -27,6 +27,7 @@ from events import (
 )
 from events.avatar import AnimationTriggered, EmotionSet
 from events.base import Event
+from events.journal import AppendRequest
 
 WORKER = Path(__file__).with_name("journal_worker.py")
 
@@ -386,6 +387,50 @@ class JournalContract(ABC):
         journal.append("s-2", [ev()])
         journal.save_snapshot(snap("s-1", 2))
         assert journal.stats() == {"streams": 2, "events": 3, "snapshots": 1}
+
+    # ---------------------------------------------------------- group commit (append_batch)
+
+    def test_batch_appends_each_in_order_with_its_own_positions(self, journal: Journal) -> None:
+        journal.append("s-0", [ev()])
+        out = journal.append_batch(
+            [
+                AppendRequest("s-1", [ev(1), ev(2)], NO_STREAM),
+                AppendRequest("s-2", [ev(3)], NO_STREAM, {"k": "v"}),
+                AppendRequest("s-1", [ev(4)], 2),  # sees the first append of the same batch
+            ]
+        )
+        assert out == [[2, 3], [4], [5]]
+        assert [r.version for r in journal.read("s-1")] == [1, 2, 3]
+        assert journal.read("s-2")[0].metadata == {"k": "v"}
+        assert [r.global_position for r in journal.read_all()] == [1, 2, 3, 4, 5]
+
+    def test_a_conflict_or_rejection_fails_only_its_own_append(self, journal: Journal) -> None:
+        journal.append("s-1", [ev()])
+        first, second, third, fourth = journal.append_batch(
+            [
+                AppendRequest("s-2", [ev(1)], NO_STREAM),
+                AppendRequest("s-1", [ev(2)], NO_STREAM),  # s-1 exists: a conflict
+                AppendRequest("bad stream id!", [ev(3)]),  # refused before storage
+                AppendRequest("s-3", [ev(4), ev(5)], 0),
+            ]
+        )
+        assert isinstance(second, VersionConflict) and isinstance(third, EventRejected)
+        assert first == [2] and fourth == [3, 4]
+        assert journal.highest_version("s-1") == 1 and len(journal.read_all()) == 4
+
+    def test_a_retried_append_in_a_batch_gets_its_original_positions(
+        self, journal: Journal
+    ) -> None:
+        events = [ev(1), ev(2)]
+        assert journal.append("s-1", events, NO_STREAM) == [1, 2]
+        again, other = journal.append_batch(
+            [AppendRequest("s-1", events, NO_STREAM), AppendRequest("s-2", [ev(3)])]
+        )
+        assert again == [1, 2] and other == [3]
+        assert journal.highest_version("s-1") == 2
+
+    def test_empty_batch(self, journal: Journal) -> None:
+        assert journal.append_batch([]) == []
 
 
 class DurableJournalContract(JournalContract):
