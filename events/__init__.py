@@ -25,8 +25,8 @@ from events.types import ANY, NO_STREAM, Expected, ExpectedVersion
 
 __all__ = [
     "ANY",
-    "AppendRequest",
     "NO_STREAM",
+    "AppendRequest",
     "CodecError",
     "Event",
     "EventCodec",
