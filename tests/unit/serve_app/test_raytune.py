@@ -77,3 +77,12 @@ def test_a_taken_quiet_port_is_never_returned(monkeypatch: pytest.MonkeyPatch) -
         with pytest.raises(OSError, match="no free port"):
             ports.free_port()
     assert ports.free_port() == taken
+
+
+def test_port_blocks_are_free_and_apart_from_single_ports() -> None:
+    from serve_app.ports import BLOCK_RANGE, QUIET_RANGE, free_block, is_free
+
+    start = free_block(200)
+    assert BLOCK_RANGE[0] <= start and start + 199 <= BLOCK_RANGE[1]
+    assert all(is_free(p) for p in range(start, start + 200))
+    assert QUIET_RANGE[1] < BLOCK_RANGE[0]  # a single port never falls inside a block
