@@ -4,6 +4,12 @@
   ``<folder>/blobs/ab/<sha256>`` and ``<folder>/index.sqlite`` (``blob_dir`` may move the blobs).
 - ``sqlite:////abs/index.sqlite`` (``sqlite:///relative.sqlite``): a SQLite index at that file,
   blobs in ``blob_dir`` (required).
+- ``postgresql://user:password@host/db`` (or ``postgres://``): a PostgreSQL index, tables of its
+  own in that database, blobs in ``blob_dir`` (required; on a cluster, a directory every node
+  mounts). Query parameters libpq does not know (a journal's options) are ignored.
+
+The service decides which index it uses in one place:
+``serve_app.settings.Settings.asset_index_url``.
 """
 
 from __future__ import annotations
@@ -34,16 +40,21 @@ def open_asset_store(
     if scheme == "file":
         path = unquote(urlsplit(text).path)
         return LocalAssetStore(Path(path), max_bytes=max_bytes, blob_dir=blob_dir)
-    if scheme not in ("sqlite",):
+    if scheme not in ("sqlite", "postgres", "postgresql"):
         raise ValueError(
-            f"unknown asset index URL scheme {scheme!r} (use a folder, file:// or sqlite:///)"
+            f"unknown asset index URL scheme {scheme!r} "
+            "(use a folder, file://, sqlite:/// or postgresql://)"
         )
     if blob_dir is None:
         raise ValueError(f"an asset index URL ({scheme}://) needs a blob directory (blob_dir)")
     blobs = BlobDir(Path(blob_dir))
-    path = text.split("?", 1)[0][len("sqlite:///") :]
-    if not text.startswith("sqlite:///") or not path:
-        raise ValueError("a SQLite asset index URL looks like sqlite:////abs/index.sqlite")
-    index = Path(path)
-    sweep_legacy_uploads(index.parent / "tmp")
-    return BlobAssetStore(blobs, SqliteAssetIndex(index), max_bytes=max_bytes)
+    if scheme == "sqlite":
+        path = text.split("?", 1)[0][len("sqlite:///") :]
+        if not text.startswith("sqlite:///") or not path:
+            raise ValueError("a SQLite asset index URL looks like sqlite:////abs/index.sqlite")
+        index = Path(path)
+        sweep_legacy_uploads(index.parent / "tmp")
+        return BlobAssetStore(blobs, SqliteAssetIndex(index), max_bytes=max_bytes)
+    from assets.pg_index import PostgresAssetIndex  # noqa: PLC0415 - psycopg only when used
+
+    return BlobAssetStore(blobs, PostgresAssetIndex(text), max_bytes=max_bytes)

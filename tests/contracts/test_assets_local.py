@@ -100,7 +100,7 @@ def test_unknown_url_scheme_is_refused(url: str) -> None:
         open_asset_store(url)
 
 
-@pytest.mark.parametrize("url", ["sqlite:////x/index.sqlite"])
+@pytest.mark.parametrize("url", ["sqlite:////x/index.sqlite", "postgresql://u@h/db"])
 def test_an_index_url_needs_a_blob_directory(url: str) -> None:
     with pytest.raises(ValueError, match="blob"):
         open_asset_store(url)
