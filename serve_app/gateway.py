@@ -48,7 +48,7 @@ class Gateway:
             settings.hosts_per_node,
             settings.max_entities_per_host,
         )
-        self.assets: AssetStore = shared_asset_store(settings.data_dir)
+        self.assets: AssetStore = shared_asset_store(settings)
         self.render_jobs = JobDriver(settings, self.deployments.get("renderer"))
         self.started_at = time.time()
 

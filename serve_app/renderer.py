@@ -63,7 +63,7 @@ class Renderer:
         self.worker = RenderWorker(
             shared_journal(self.settings.journal_url),
             stream_of,
-            open_output_store(data_dir, tenant=tenant),
+            open_output_store(self.settings, tenant=tenant),
             open_job_store(data_dir),
             data_dir / "renders" / "tmp",
             lambda: config.get().config.shading,
