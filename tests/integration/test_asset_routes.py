@@ -61,14 +61,10 @@ def asset_root(service: Service) -> Path:
 
 
 def stored_bytes(service: Service) -> int:
-    """Bytes of blobs and temporary uploads under the asset root (the index aside)."""
-    root = asset_root(service)
-    return sum(
-        p.stat().st_size
-        for sub in ("blobs", "tmp")
-        for p in (root / sub).rglob("*")
-        if p.is_file() and not p.is_symlink()
-    )
+    """Bytes of blobs and temporary uploads (``blobs/tmp``) under the asset root (the index
+    aside)."""
+    blobs = asset_root(service) / "blobs"
+    return sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 # ---------------------------------------------------------------------------- uploads
@@ -241,7 +237,7 @@ async def test_501_mib_streamed_upload_is_413_and_leaves_nothing(
         assert r.status == 413, body
     assert body["code"] == "too_large"
     assert stored_bytes(service) == before
-    assert not any((asset_root(service) / "tmp").iterdir())
+    assert not any((asset_root(service) / "blobs" / "tmp").iterdir())
 
 
 @pytest.mark.parametrize("service", ["dedicated"], indirect=True)
