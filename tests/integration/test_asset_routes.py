@@ -241,6 +241,26 @@ async def test_501_mib_streamed_upload_is_413_and_leaves_nothing(
 
 
 @pytest.mark.parametrize("service", ["dedicated"], indirect=True)
+async def test_a_storage_failure_is_a_retryable_500_that_names_no_path(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    tmp = asset_root(service) / "blobs" / "tmp"
+    moved = tmp.with_name("tmp-moved")
+    tmp.rename(moved)
+    tmp.write_bytes(b"")  # a file where the temporary folder was: no upload can start
+    try:
+        status, body = await upload(http, service, unique_png("fail"), "x.png", "image/png")
+    finally:
+        tmp.unlink()
+        moved.rename(tmp)
+    assert status == 500, body
+    assert body["code"] == "storage_error" and body["retryable"] is True
+    assert str(service.data_dir) not in str(body)
+    status, _ = await upload(http, service, unique_png("again"), "x.png", "image/png")
+    assert status == 201
+
+
+@pytest.mark.parametrize("service", ["dedicated"], indirect=True)
 async def test_declared_content_length_over_the_limit_is_413_before_any_byte(
     service: Service,
 ) -> None:
