@@ -53,7 +53,8 @@ def open_asset_store(
         if not text.startswith("sqlite:///") or not path:
             raise ValueError("a SQLite asset index URL looks like sqlite:////abs/index.sqlite")
         index = Path(path)
-        sweep_legacy_uploads(index.parent / "tmp")
+        if blobs.root == (index.parent / "blobs").resolve():  # the single-folder layout
+            sweep_legacy_uploads(index.parent / "tmp")
         return BlobAssetStore(blobs, SqliteAssetIndex(index), max_bytes=max_bytes)
     from assets.pg_index import PostgresAssetIndex  # noqa: PLC0415 - psycopg only when used
 

@@ -73,11 +73,16 @@ def test_the_service_layout_is_the_single_folder_layout(tmp_path: Path) -> None:
     old = LocalAssetStore(tmp_path / "assets")
     info = old.put_bytes("t", b"\x89PNG\r\n\x1a\nold", name="old.png")
     old.close()
+    (tmp_path / "assets" / "tmp").mkdir()
+    stale = tmp_path / "assets" / "tmp" / "up-stale"  # an upload of an older version that died
+    stale.write_bytes(b"x")
+    os.utime(stale, (0, 0))
     new = open_asset_store(
         f"sqlite:///{tmp_path}/assets/index.sqlite", blob_dir=tmp_path / "assets" / "blobs"
     )
     path, again = new.open_path("t", info.asset_id)
     assert again == info and path.read_bytes() == b"\x89PNG\r\n\x1a\nold"
+    assert not stale.exists()
     new.close()
 
 
