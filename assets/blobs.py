@@ -16,8 +16,9 @@ node mounts (``AVATAR_BLOB_DIR``). Several processes on several nodes write it a
   refused (never followed).
 - **Temporary files of dead writers are swept.** A writer holds an exclusive ``flock`` on its
   temporary file until the file is renamed or removed; the kernel (or the NFS server, when a
-  client node dies) drops the lock with the process. :meth:`BlobDir.sweep` removes temporary
-  files whose lock it can take: their writer is gone. Live uploads are never touched.
+  client node dies) drops the lock with the process. :meth:`BlobDir.sweep` (on open, then
+  hourly) removes temporary files whose lock it can take, once they are a few minutes old:
+  their writer is gone. Live uploads are never touched.
 
 Which record points at which blob is the index's business (``assets/index.py``); removing a
 blob only when no record points at it is the store's (``assets/blobstore.py``), under the
@@ -127,8 +128,14 @@ class BlobDir:
         """A new temporary file under ``<root>/tmp``, created and locked by this process."""
         for _ in range(5):
             path = self.tmp / f"{_PROCESS_TOKEN}-{uuid.uuid4().hex}{_SUFFIX}"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+                try:
+                    fd = os.open(path, flags, 0o644)
+                except FileNotFoundError:  # the folder was removed (by hand): make it again
+                    self.tmp.mkdir(exist_ok=True)
+                    _check_real_dir(self.tmp)
+                    fd = os.open(path, flags, 0o644)
             except OSError as e:
                 raise StorageFailure(f"cannot create a temporary file in {self.tmp}: {e}") from e
             try:

@@ -92,6 +92,12 @@ def test_a_temp_folder_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
         BlobDir(tmp_path / "root")
 
 
+def test_a_removed_temp_folder_is_made_again(tmp_path: Path) -> None:
+    blobs = BlobDir(tmp_path)
+    (tmp_path / "tmp").rmdir()
+    assert put(blobs, b"hello").read_bytes() == b"hello"
+
+
 def test_a_discarded_temp_file_is_removed(tmp_path: Path) -> None:
     blobs = BlobDir(tmp_path)
     temp = blobs.temp()
