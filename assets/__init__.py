@@ -1,9 +1,12 @@
-"""Assets: a content-addressed store (sha256 blobs + metadata, per tenant), safe names, MIME
-sniffing, glTF/GLB model metadata and the catalog of built-in models.
+"""Assets: a content-addressed store (sha256 blobs in a blob directory + records in an index,
+SQLite or PostgreSQL, per tenant), safe names, MIME sniffing, glTF/GLB model metadata and the
+catalog of built-in models.
 
 Imports at most :mod:`events`; never Ray or the service.
 """
 
+from assets.blobs import BlobDir
+from assets.blobstore import BlobAssetStore
 from assets.catalog import BUILTIN_MODELS, DEFAULT_MODEL, BuiltinModel, look_of
 from assets.errors import (
     AssetError,
@@ -15,9 +18,11 @@ from assets.errors import (
     UnsupportedMedia,
 )
 from assets.factory import open_asset_store
+from assets.index import AssetIndex
 from assets.local import LocalAssetStore
 from assets.names import ASSET_ID_PATTERN, check_download_name, sanitize_name
 from assets.sniff import KINDS, AssetKind, sniff
+from assets.sqlite_index import SqliteAssetIndex
 from assets.store import DEFAULT_MAX_BYTES, AssetInfo, AssetPage, AssetStore, Upload
 
 __all__ = [
@@ -27,15 +32,19 @@ __all__ = [
     "DEFAULT_MODEL",
     "KINDS",
     "AssetError",
+    "AssetIndex",
     "AssetInfo",
     "AssetKind",
     "AssetNotFound",
     "AssetPage",
     "AssetStore",
     "AssetTooLarge",
+    "BlobAssetStore",
+    "BlobDir",
     "BuiltinModel",
     "InvalidAsset",
     "LocalAssetStore",
+    "SqliteAssetIndex",
     "StorageFailure",
     "UnsafeName",
     "UnsupportedMedia",

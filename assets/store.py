@@ -7,19 +7,18 @@ Every call takes the tenant; a tenant never sees another's assets.
 Uploads go through an :class:`Upload`: bytes are written to a temporary file as they arrive,
 hashed on the way and counted against the limit (past it the file is removed and
 :class:`~assets.errors.AssetTooLarge` raised); :meth:`Upload.commit` sniffs the head, checks it
-against the declared type, reads model metadata (glTF/GLB) and hands the file to the backend.
-Backends (``assets/local.py``) only place blobs and keep the index.
+against the declared type, reads model metadata (glTF/GLB) and hands the file to the store,
+which places the blob and records it (``assets/blobstore.py``: a blob directory and an index).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +26,9 @@ from assets.errors import AssetTooLarge, InvalidAsset, StorageFailure
 from assets.gltf import GltfError, model_info
 from assets.names import sanitize_name
 from assets.sniff import SNIFF_BYTES, AssetKind, base_type, resolve, sniff
+
+if TYPE_CHECKING:
+    from assets.blobs import TempBlob
 
 DEFAULT_MAX_BYTES = 500 * 1024**2
 _CHUNK = 1 << 20
@@ -64,15 +66,15 @@ class Upload:
     """A file being received: write chunks, then commit (or abort; leaving the ``with`` block
     without a commit aborts). Not thread-safe: one writer."""
 
-    def __init__(self, store: AssetStore, tenant: str, tmp: Path, max_bytes: int) -> None:
+    def __init__(self, store: AssetStore, tenant: str, temp: TempBlob, max_bytes: int) -> None:
         self.store = store
         self.tenant = tenant
-        self.path = tmp
+        self.path = temp.path
         self.max_bytes = max_bytes
         self.size = 0
         self._sha = hashlib.sha256()
         self._head = bytearray()
-        self._file = tmp.open("wb")
+        self._temp = temp
         self._done = False
 
     def write(self, chunk: bytes | bytearray | memoryview) -> None:
@@ -83,7 +85,7 @@ class Upload:
             self._head += chunk[: SNIFF_BYTES - len(self._head)]
         self._sha.update(chunk)
         try:
-            self._file.write(chunk)
+            self._temp.write(chunk)
         except OSError as e:
             self.abort()
             raise StorageFailure(f"cannot write the upload: {e}") from e
@@ -108,9 +110,7 @@ class Upload:
         ``strict=False``: their ``kind`` and ``mime`` are taken as given.
         """
         try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
+            self._temp.finish()  # on disk before any record points at it; still locked
             if strict:
                 mime_, kind_, fmt = resolve(self.head, mime, kind)
             else:
@@ -137,7 +137,7 @@ class Upload:
                 created_at=0.0,  # set by the backend when the record is written
                 meta=meta,
             )
-            stored = self.store._adopt(self.path, info)
+            stored = self.store._adopt(self._temp, info)
         except BaseException:
             self.abort()
             raise
@@ -148,8 +148,7 @@ class Upload:
         if self._done:
             return
         self._done = True
-        self._file.close()
-        self.path.unlink(missing_ok=True)
+        self._temp.discard()
 
     def __enter__(self) -> Upload:
         return self
@@ -170,7 +169,7 @@ class AssetStore(ABC):
     def begin(self, tenant: str, *, max_bytes: int | None = None) -> Upload:
         """Start receiving a file for ``tenant`` (at most ``max_bytes``, default the store's)."""
         limit = self.max_bytes if max_bytes is None else max_bytes
-        return Upload(self, tenant, self._temp_path(), limit)
+        return Upload(self, tenant, self._temp(), limit)
 
     def put_file(
         self,
@@ -203,12 +202,12 @@ class AssetStore(ABC):
             return up.commit(name=name, kind=kind, mime=mime, strict=strict)
 
     @abstractmethod
-    def _temp_path(self) -> Path:
-        """A new, unused temporary file path on the same disk as the blobs."""
+    def _temp(self) -> TempBlob:
+        """A new temporary file on the same disk as the blobs, locked by this process."""
 
     @abstractmethod
-    def _adopt(self, tmp: Path, info: AssetInfo) -> AssetInfo:
-        """Move the finished file at ``tmp`` to its blob (or drop it if the blob exists) and
+    def _adopt(self, temp: TempBlob, info: AssetInfo) -> AssetInfo:
+        """Move the finished (fsynced) ``temp`` to its blob (or drop it if the blob exists) and
         record ``info``; returns the record as stored (``created_at`` set)."""
 
     # ------------------------------------------------------------------ reading

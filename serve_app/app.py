@@ -111,7 +111,8 @@ def resolve_settings(args: AppArgs) -> Settings:
     )
     data_dir = Path(settings.data_dir).expanduser().resolve()  # replicas may run elsewhere
     data_dir.mkdir(parents=True, exist_ok=True)
-    return settings.model_copy(update={"data_dir": data_dir})
+    blob_dir = settings.blob_dir and settings.blob_dir.expanduser().resolve()
+    return settings.model_copy(update={"data_dir": data_dir, "blob_dir": blob_dir})
 
 
 def build_app(args: AppArgs | dict[str, Any]) -> Application:

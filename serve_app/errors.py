@@ -84,7 +84,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AssetError)
     async def _asset(request: Request, exc: AssetError) -> JSONResponse:
         if exc.status >= 500:
+            # the details (paths, the index's host and user) go to the log, not to clients
             log.error("asset storage failed on %s %s: %s", request.method, request.url.path, exc)
+            message = "asset storage is unavailable; try again"
+            return JSONResponse(error_body(exc.code, message, retryable=True), exc.status)
         return JSONResponse(error_body(exc.code, str(exc)), exc.status)
 
     @app.exception_handler(RequestValidationError)

@@ -1,7 +1,8 @@
 """Service settings: a pydantic model read from ``AVATAR_*`` environment variables.
 
 Every field can be set as ``AVATAR_<FIELD>`` (e.g. ``AVATAR_DATA_DIR=/var/lib/avatar``,
-``AVATAR_JOURNAL=sqlite:////var/lib/avatar/journal.sqlite``); the CLI's flags override them.
+``AVATAR_JOURNAL=sqlite:////var/lib/avatar/journal.sqlite``, ``AVATAR_BLOB_DIR=/mnt/shared/blobs``);
+the CLI's flags override them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -27,6 +29,11 @@ class Settings(BaseModel):
         None,
         description="Journal URL: sqlite:///<path> (default sqlite:///<data_dir>/journal.sqlite) "
         "or postgresql://user:password@host:5432/db (the cluster configuration).",
+    )
+    blob_dir: Path | None = Field(
+        None,
+        description="Asset blobs (content-addressed files, <blob_dir>/ab/<sha256>); on a cluster "
+        "a directory every node mounts. Default <data_dir>/assets/blobs.",
     )
     host: str = Field("127.0.0.1", description="HTTP bind address (loopback by default).")
     port: int = Field(8000, ge=1, le=65535)
@@ -141,6 +148,21 @@ class Settings(BaseModel):
     def journal_shown(self) -> str:
         """The journal URL for logs and status pages (no password)."""
         return redact_url(self.journal_url)
+
+    @property
+    def asset_index_url(self) -> str:
+        """Where asset records live, for every process that opens the asset store (ingress,
+        Renderer, Speech): the journal's database when the journal is PostgreSQL (tables of
+        their own), else SQLite at ``<data_dir>/assets/index.sqlite``."""
+        journal = self.journal_url
+        if urlsplit(journal).scheme in ("postgres", "postgresql"):
+            return journal
+        return f"sqlite:///{self.data_dir.resolve()}/assets/index.sqlite"
+
+    @property
+    def asset_blob_dir(self) -> Path:
+        """Where asset blobs live: ``blob_dir``, default ``<data_dir>/assets/blobs``."""
+        return (self.blob_dir or self.data_dir / "assets" / "blobs").expanduser().resolve()
 
     def entity_config(self) -> EntityConfig:
         return EntityConfig(

@@ -44,7 +44,7 @@ class Speech:
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)
         self.worker = work.SpeechWorker(
-            open_output_store(self.settings.data_dir, tenant=self.settings.tenant),
+            open_output_store(self.settings, tenant=self.settings.tenant),
             self.settings.lipsync_max_audio_bytes,
         )
         work.voices()  # load the engine and the voice list before the first request

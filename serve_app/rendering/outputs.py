@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from assets import AssetInfo, AssetKind, AssetNotFound, AssetStore, UnsafeName, open_asset_store
+from serve_app.settings import Settings
 
 PREFIX = "/api/v1/avatars"
 DEFAULT_TENANT = "default"
@@ -97,13 +98,18 @@ def _kind(kind: str) -> AssetKind:
     return next((k for k in allowed if k == kind), "other")
 
 
-@functools.cache
-def shared_asset_store(data_dir: Path) -> AssetStore:
-    """The asset store under ``data_dir`` (one instance per process and folder); uploads
+def shared_asset_store(settings: Settings) -> AssetStore:
+    """The service's asset store (one instance per process and configuration): the index that
+    :attr:`Settings.asset_index_url` names, blobs in :attr:`Settings.asset_blob_dir`. Uploads
     pass their own limit to :meth:`~assets.AssetStore.begin`."""
-    return open_asset_store(Path(data_dir) / "assets")
+    return _open_shared(settings.asset_index_url, settings.asset_blob_dir)
 
 
-def open_output_store(data_dir: Path, *, tenant: str = DEFAULT_TENANT) -> AssetOutputs:
-    """Where renders (and speech audio) are stored: the asset store under ``data_dir``."""
-    return AssetOutputs(shared_asset_store(Path(data_dir)), tenant)
+@functools.cache
+def _open_shared(index_url: str, blob_dir: Path) -> AssetStore:
+    return open_asset_store(index_url, blob_dir=blob_dir)
+
+
+def open_output_store(settings: Settings, *, tenant: str = DEFAULT_TENANT) -> AssetOutputs:
+    """Where renders (and speech audio) are stored: the service's asset store."""
+    return AssetOutputs(shared_asset_store(settings), tenant)

@@ -47,7 +47,7 @@ _RESCUE_CHECK_S = 5.0
 
 def _outputs(gw: Gateway) -> AssetOutputs:
     """Renders land in the asset store, as the request's tenant's assets."""
-    return open_output_store(gw.settings.data_dir, tenant=gw.tenant)
+    return open_output_store(gw.settings, tenant=gw.tenant)
 
 
 def _renderer(gw: Gateway) -> DeploymentHandle[Any]:

@@ -2,15 +2,18 @@
 
 Subclasses implement :meth:`AssetStoreContract.create_store` (and :meth:`stored_bytes`, what
 the backend holds on disk, to check that refused uploads leave nothing). Stores shared by OS
-processes also subclass :class:`SharedAssetStoreContract` and implement :meth:`store_url`.
+processes also subclass :class:`SharedAssetStoreContract` and implement :meth:`worker_args`
+(how another process opens the same store) and :meth:`blob_root` (its blob directory).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,14 +24,27 @@ from assets import (
     AssetNotFound,
     AssetStore,
     AssetTooLarge,
+    BlobDir,
     InvalidAsset,
     UnsafeName,
     UnsupportedMedia,
+    open_asset_store,
 )
+from tests.contracts.assets_worker import ROUNDS, same_bytes
 from tests.unit.assets.samples import SAMPLES, face_glb
 
 WORKER = Path(__file__).with_name("assets_worker.py")
 PNG, _ = SAMPLES["png"]
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """Kill ``proc`` (if it still runs) and close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+    proc.wait()
 
 
 class AssetStoreContract(ABC):
@@ -206,6 +222,14 @@ class AssetStoreContract(ABC):
         with pytest.raises(AssetNotFound):
             store.delete("t1", info.asset_id)
 
+    def test_values_with_nul_bytes_match_nothing(self, store: AssetStore) -> None:
+        store.put_bytes("t1", PNG, name="a.png")
+        assert store.search("t1", "a\x00") == []
+        with pytest.raises(AssetNotFound):
+            store.find("t1", "a.png\x00")
+        assert store.page("t1\x00").total == 0
+        assert store.search("t1\x00", "a") == []
+
     @pytest.mark.parametrize("bad", ["../etc", "as-../../x", "as-" + "g" * 32, "as-\x00"])
     def test_malformed_ids_are_never_paths(self, store: AssetStore, bad: str) -> None:
         with pytest.raises((AssetNotFound, UnsafeName)):
@@ -213,23 +237,37 @@ class AssetStoreContract(ABC):
 
 
 class SharedAssetStoreContract(AssetStoreContract):
-    """Stores that several OS processes (ingress and renderer replicas) write at once."""
+    """Stores that several OS processes (ingress and renderer replicas, on several nodes) write
+    at once, with blobs in a blob directory."""
 
     @abstractmethod
-    def store_url(self) -> str: ...
+    def worker_args(self) -> tuple[str, str]:
+        """``(url, blob_dir)`` for :func:`assets.open_asset_store` in another process
+        (``blob_dir`` ``"-"``: none)."""
+
+    @abstractmethod
+    def blob_root(self) -> Path:
+        """The store's blob directory (``<root>/ab/<sha256>``, temporary files in ``tmp``)."""
+
+    def spawn(self, mode: str, arg: str, tenant: str = "t1") -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-P", str(WORKER), mode, *self.worker_args(), tenant, arg],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def blobs_on_disk(self) -> list[Path]:
+        root = self.blob_root()
+        return [p for p in root.glob("*/*") if p.is_file() and p.parent.name != "tmp"]
+
+    def temp_files(self) -> list[Path]:
+        return list((self.blob_root() / "tmp").iterdir())
 
     @pytest.mark.timeout(120)
     def test_several_processes_write_and_delete_at_once(self, store: AssetStore) -> None:
         workers, count = 4, 30
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-P", str(WORKER), self.store_url(), "t1", str(count)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(workers)
-        ]
+        procs = [self.spawn("mixed", str(count)) for _ in range(workers)]
         results = []
         for p in procs:
             out, err = p.communicate(timeout=100)
@@ -246,3 +284,75 @@ class SharedAssetStoreContract(AssetStoreContract):
             if r["deleted"]:
                 with pytest.raises(AssetNotFound):
                     store.get("t1", r["asset_id"])
+        assert self.temp_files() == []
+
+    @pytest.mark.timeout(120)
+    def test_processes_storing_the_same_bytes_at_once_share_one_intact_blob(
+        self, store: AssetStore, tmp_path: Path
+    ) -> None:
+        go = tmp_path / "go"
+        shas = [hashlib.sha256(same_bytes(r)).hexdigest() for r in range(ROUNDS)]
+        blobs = [self.blob_root() / sha[:2] / sha for sha in shas]
+        procs = [self.spawn("same", str(go)) for _ in range(3)]
+        try:
+            for p in procs:  # every one has opened the store: then all start at once
+                assert p.stdout is not None
+                assert json.loads(p.stdout.readline() or "{}").get("ready"), p
+            go.touch()
+            # a reader racing the writers: a blob is absent or whole, never partial
+            seen = set()
+            while any(p.poll() is None for p in procs):
+                for sha, blob in zip(shas, blobs, strict=True):
+                    try:
+                        data = blob.read_bytes()
+                    except FileNotFoundError:
+                        continue
+                    assert hashlib.sha256(data).hexdigest() == sha, "a partial blob was seen"
+                    seen.add(sha)
+                time.sleep(0.005)
+            results = []
+            for p in procs:
+                out, err = p.communicate(timeout=60)
+                assert p.returncode == 0, err
+                results += [json.loads(line) for line in out.splitlines()]
+        finally:
+            for p in procs:
+                stop(p)
+        assert len(results) == 3 * ROUNDS
+        assert len({r["asset_id"] for r in results}) == 3 * ROUNDS
+        for r, sha in enumerate(shas):
+            assert sorted(x["sha256"] for x in results if x["round"] == r) == [sha] * 3
+        assert seen, "the reader never saw a blob"
+        assert sorted(self.blobs_on_disk()) == sorted(blobs)
+        for sha, blob in zip(shas, blobs, strict=True):
+            assert hashlib.sha256(blob.read_bytes()).hexdigest() == sha
+        assert self.temp_files() == []
+        assert store.page("t1", limit=100).total == 3 * ROUNDS
+
+    @pytest.mark.timeout(60)
+    def test_a_writer_killed_mid_write_leaves_no_blob_only_a_temp_file_the_sweep_removes(
+        self, store: AssetStore
+    ) -> None:
+        proc = self.spawn("hang", "8")
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else ""
+            started = json.loads(line)
+            sha, temp = started["sha256"], Path(started["temp"])
+            assert temp.parent == self.blob_root() / "tmp" and temp.is_file()
+            # a live writer's temporary file is never swept, however old
+            assert BlobDir(self.blob_root()).sweep(min_age_s=0) == 0
+            assert temp.is_file()
+        finally:
+            stop(proc)
+        assert not (self.blob_root() / sha[:2] / sha).exists()
+        assert self.blobs_on_disk() == []
+        assert store.page("t1").total == 0
+        assert self.temp_files() == [temp]
+        # fresh (under the sweep's minimum age): kept; older: opening the store sweeps it
+        assert BlobDir(self.blob_root()).sweep() == 0
+        os.utime(temp, (time.time() - 3600, time.time() - 3600))
+        url, blob_dir = self.worker_args()
+        open_asset_store(url, blob_dir=None if blob_dir == "-" else blob_dir).close()
+        assert self.temp_files() == []

@@ -61,14 +61,10 @@ def asset_root(service: Service) -> Path:
 
 
 def stored_bytes(service: Service) -> int:
-    """Bytes of blobs and temporary uploads under the asset root (the index aside)."""
-    root = asset_root(service)
-    return sum(
-        p.stat().st_size
-        for sub in ("blobs", "tmp")
-        for p in (root / sub).rglob("*")
-        if p.is_file() and not p.is_symlink()
-    )
+    """Bytes of blobs and temporary uploads (``blobs/tmp``) under the asset root (the index
+    aside)."""
+    blobs = asset_root(service) / "blobs"
+    return sum(p.stat().st_size for p in blobs.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 # ---------------------------------------------------------------------------- uploads
@@ -241,7 +237,27 @@ async def test_501_mib_streamed_upload_is_413_and_leaves_nothing(
         assert r.status == 413, body
     assert body["code"] == "too_large"
     assert stored_bytes(service) == before
-    assert not any((asset_root(service) / "tmp").iterdir())
+    assert not any((asset_root(service) / "blobs" / "tmp").iterdir())
+
+
+@pytest.mark.parametrize("service", ["dedicated"], indirect=True)
+async def test_a_storage_failure_is_a_retryable_500_that_names_no_path(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    tmp = asset_root(service) / "blobs" / "tmp"
+    moved = tmp.with_name("tmp-moved")
+    tmp.rename(moved)
+    tmp.write_bytes(b"")  # a file where the temporary folder was: no upload can start
+    try:
+        status, body = await upload(http, service, unique_png("fail"), "x.png", "image/png")
+    finally:
+        tmp.unlink()
+        moved.rename(tmp)
+    assert status == 500, body
+    assert body["code"] == "storage_error" and body["retryable"] is True
+    assert str(service.data_dir) not in str(body)
+    status, _ = await upload(http, service, unique_png("again"), "x.png", "image/png")
+    assert status == 201
 
 
 @pytest.mark.parametrize("service", ["dedicated"], indirect=True)
