@@ -50,16 +50,11 @@ class Gateway:
             settings.hosts_per_node,
             settings.max_entities_per_host,
         )
-<<<<<<< HEAD
-        self.assets: AssetStore = shared_asset_store(settings.data_dir)
+        self.assets: AssetStore = shared_asset_store(settings)
         self.tailer = JournalTailer(self.journal)
         """This process's one tail of the global log: waiters on streams (jobs) wake on it."""
         self.jobs = JobStore(self.journal, self.tenant)
         self.render_jobs = JobDriver(self.jobs, self.deployments.get("renderer"))
-=======
-        self.assets: AssetStore = shared_asset_store(settings)
-        self.render_jobs = JobDriver(settings, self.deployments.get("renderer"))
->>>>>>> asset-index
         self.started_at = time.time()
 
     def stream(self, kind: Kind, entity_id: str) -> str:

@@ -64,13 +64,8 @@ class Renderer:
         self.worker = RenderWorker(
             journal,
             stream_of,
-<<<<<<< HEAD
-            open_output_store(data_dir, tenant=tenant),
-            JobStore(journal, tenant),
-=======
             open_output_store(self.settings, tenant=tenant),
-            open_job_store(data_dir),
->>>>>>> asset-index
+            JobStore(journal, tenant),
             data_dir / "renders" / "tmp",
             lambda: config.get().config.shading,
         )
