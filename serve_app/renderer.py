@@ -26,6 +26,7 @@ from actors.catalog import ConfigStore
 from actors.naming import Kind, stream_id
 from actors.remote import shared_journal
 from events.avatar import AvatarState
+from media.face.errors import FaceError
 from serve_app.metrics import RenderStats
 from serve_app.rendering.jobs import JobStore
 from serve_app.rendering.models import FrameRequest, SequenceRequest
@@ -79,7 +80,7 @@ class Renderer:
             content, mime = await self._timed(
                 asyncio.to_thread(self.worker.frame, req, avatar), lambda _: 1
             )
-        except (RenderFailure, ValueError) as e:
+        except (RenderFailure, FaceError) as e:  # declared refusals; anything else is a bug
             return {"error": _error(e)}
         return {"content": content, "mime": mime}
 
@@ -93,7 +94,7 @@ class Renderer:
             return await self._timed(
                 asyncio.to_thread(partial(self.worker.sequence, req, state)), _frames
             )
-        except (RenderFailure, ValueError) as e:
+        except (RenderFailure, FaceError) as e:  # declared refusals; anything else is a bug
             return {"error": _error(e)}
 
     async def run_job(self, job_id: str, attempt: int) -> dict[str, Any]:
@@ -135,7 +136,8 @@ def _replica_tag() -> str | None:
         return None
 
 
-def _error(e: Exception) -> dict[str, Any]:
+def _error(e: RenderFailure | FaceError) -> dict[str, Any]:
+    """A refusal as the ingress answers it (a picture the rig cannot draw is a 422)."""
     if isinstance(e, RenderFailure):
         return e.to_json()
     return {"status": 422, "code": "validation_error", "message": str(e)}

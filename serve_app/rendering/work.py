@@ -420,7 +420,8 @@ class RenderWorker:
                 return job_view(work.fail(e.status, e.code, e.message))
             except ClaimLost:
                 raise
-            except Exception as e:  # the job records every failure; the caller sees it there
+            except Exception as e:  # a bug or a broken tool: the job records it, the log explains
+                log.exception("render job %s failed", job_id)
                 return job_view(work.fail(500, "render_failed", f"{type(e).__name__}: {e}"))
             return job_view(work.finish(result))
         except ClaimLost as e:
