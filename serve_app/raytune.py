@@ -56,6 +56,8 @@ def write_loopback_wrapper(path: Path, binary: str) -> Path:
 
 HAPROXY_STATS_PORT = 8404
 HAPROXY_METRICS_PORT = 9101
+FALLBACK_HTTP_PORT = 8500
+FALLBACK_GRPC_PORT = 9500
 
 
 def apply_high_throughput(state_dir: Path, *, usual_ports: bool = True) -> dict[str, str]:
@@ -99,6 +101,15 @@ def apply_high_throughput(state_dir: Path, *, usual_ports: bool = True) -> dict[
         "RAY_SERVE_HAPROXY_METRICS_PORT": str(
             port_or_free(HAPROXY_METRICS_PORT) if usual_ports else free_port()
         ),
+    }
+    # Serve's fallback proxy (HAProxy's backend while the app's replicas are not ready) binds
+    # 8500/9500 on every cluster: a second cluster on the machine would send its requests to
+    # the first one's app (seen here: a test's request answered by another run's service).
+    fallback_http = port_or_free(FALLBACK_HTTP_PORT) if usual_ports else free_port()
+    fallback_grpc = port_or_free(FALLBACK_GRPC_PORT) if usual_ports else free_port()
+    values |= {
+        "RAY_SERVE_FALLBACK_PROXY_HTTP_PORT": str(fallback_http),
+        "RAY_SERVE_FALLBACK_PROXY_GRPC_PORT": str(fallback_grpc),
     }
     if not usual_ports:
         block = free_block(200)
