@@ -79,6 +79,20 @@ class Journal(ABC):
         passes its own time so that its state and the stored records agree.
         Raises :class:`VersionConflict`, :class:`EventRejected` or :class:`StorageError`.
         """
+        rows, meta, at = self._encode_batch(
+            stream_id, events, expected_version, metadata, recorded_at
+        )
+        return self._append(stream_id, rows, expected_version, meta, at)
+
+    def _encode_batch(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        expected_version: Expected,
+        metadata: Mapping[str, Any] | None,
+        recorded_at: float | None,
+    ) -> tuple[list[NewEvent], bytes, float]:
+        """Check an append's arguments and encode its events, metadata and time."""
         try:
             check_stream_id(stream_id)
         except ValueError as e:
@@ -98,7 +112,7 @@ class Journal(ABC):
             raise EventRejected("the same event id appears twice in one batch")
         meta = pack(dict(metadata)) if metadata else b""
         at = self.clock() if recorded_at is None else recorded_at
-        return self._append(stream_id, rows, expected_version, meta, at)
+        return rows, meta, at
 
     @abstractmethod
     def _append(
@@ -224,12 +238,13 @@ class Journal(ABC):
         """
         position = after_position
         while stop is None or not stop.is_set():
+            mark = self._append_mark()
             batch = self.read_all(position, batch_size)
             for record in batch:
                 position = record.global_position
                 yield record
             if len(batch) < batch_size:
-                self._wait_for_append(position, poll_interval, stop)
+                self._wait_for_append(position, poll_interval, stop, mark)
 
     async def subscribe_async(
         self,
@@ -241,19 +256,34 @@ class Journal(ABC):
         """Async form of :meth:`subscribe` (reads run in a worker thread)."""
         position = after_position
         while True:
+            mark = self._append_mark()
             batch = await asyncio.to_thread(self.read_all, position, batch_size)
             for record in batch:
                 position = record.global_position
                 yield record
             if len(batch) < batch_size:
-                await asyncio.sleep(poll_interval)
+                await self._wait_for_append_async(position, poll_interval, mark)
 
-    def _wait_for_append(self, position: int, timeout: float, stop: threading.Event | None) -> None:
+    def _append_mark(self) -> object:
+        """Taken before each subscription read and handed to the wait that follows it.
+
+        A backend that is told about appends (PostgreSQL's LISTEN/NOTIFY) returns a token that
+        lets the wait see an append that committed between the read and the wait.
+        """
+        return None
+
+    def _wait_for_append(
+        self, position: int, timeout: float, stop: threading.Event | None, mark: object = None
+    ) -> None:
         """Block up to ``timeout`` for an event after ``position``. Backends may wake sooner."""
         if stop is not None:
             stop.wait(timeout)
         else:
             time.sleep(timeout)
+
+    async def _wait_for_append_async(self, position: int, timeout: float, mark: object) -> None:
+        """Async form of :meth:`_wait_for_append` (must not block the event loop)."""
+        await asyncio.sleep(timeout)
 
     # ------------------------------------------------------------------ helpers for backends
 

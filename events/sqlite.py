@@ -140,29 +140,8 @@ class SqliteJournal(Journal):
                     existing = self._existing(conn, rows)
                     conn.execute("ROLLBACK")
                     return self._resolve_retry(stream_id, rows, expected, current, existing)
-                params = [
-                    (
-                        stream_id,
-                        current + i + 1,
-                        r.event_id,
-                        r.type,
-                        r.schema_version,
-                        recorded_at,
-                        r.payload,
-                        metadata,
-                    )
-                    for i, r in enumerate(rows)
-                ]
-                sql = (
-                    "INSERT INTO events (stream_id, version, event_id, type, schema_version,"
-                    " recorded_at, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                )
                 try:
-                    if len(params) == 1:
-                        last = conn.execute(sql, params[0]).lastrowid
-                    else:
-                        conn.executemany(sql, params)
-                        last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+                    positions = self._insert(conn, stream_id, rows, current, metadata, recorded_at)
                 except sqlite3.IntegrityError:
                     # An event id is already recorded: a retry under ANY, or a bad batch.
                     conn.execute("ROLLBACK")
@@ -176,6 +155,40 @@ class SqliteJournal(Journal):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+        return positions
+
+    @staticmethod
+    def _insert(
+        conn: sqlite3.Connection,
+        stream_id: str,
+        rows: list[NewEvent],
+        current: int,
+        metadata: bytes,
+        recorded_at: float,
+    ) -> list[int]:
+        """Insert ``rows`` after version ``current`` inside the caller's write transaction."""
+        params = [
+            (
+                stream_id,
+                current + i + 1,
+                r.event_id,
+                r.type,
+                r.schema_version,
+                recorded_at,
+                r.payload,
+                metadata,
+            )
+            for i, r in enumerate(rows)
+        ]
+        sql = (
+            "INSERT INTO events (stream_id, version, event_id, type, schema_version,"
+            " recorded_at, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        if len(params) == 1:
+            last = conn.execute(sql, params[0]).lastrowid
+        else:
+            conn.executemany(sql, params)
+            last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
         assert last is not None
         return list(range(last - len(rows) + 1, last + 1))
 
