@@ -15,6 +15,7 @@ from ray import serve
 from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
+from events.postgres import redact
 from serve_app import gateway, streams
 from serve_app.errors import install_error_handlers
 from serve_app.gateway import Gateway
@@ -90,7 +91,7 @@ class Ingress:
         gw = Gateway(self.settings, deployments)
         gateway.install(gw)
         gw.render_jobs.ensure_sweeping()  # orphaned render jobs (if a loop runs here already)
-        log.info("ingress ready: journal %s", self.settings.journal_url)
+        log.info("ingress ready: journal %s", redact(self.settings.journal_url))
 
 
 class AppArgs(BaseModel):

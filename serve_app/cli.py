@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Any
 
+from events.postgres import redact
+
 log = logging.getLogger("avatar-service")
 
 
@@ -55,7 +57,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings.host,
         settings.port,
         time.perf_counter() - t,
-        settings.journal_url,
+        redact(settings.journal_url),
     )
     print(f"Avatar Service ready: http://{settings.host}:{settings.port}/docs", flush=True)
     stop = threading.Event()
