@@ -19,6 +19,7 @@ Promises kept by every backend (checked by ``tests/contracts/journal.py``):
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -302,6 +303,31 @@ class Journal(ABC):
         event = self.codec.decode(type_name, schema_version, event_id, payload)
         meta = unpack(metadata) if metadata else {}
         return RecordedEvent(position, stream_id, version, event, recorded_at, meta)
+
+
+class gc_paused:  # noqa: N801 - reads as the function it replaces
+    """Pause the cyclic garbage collector while a page of records is decoded (and folded).
+
+    Every object a page allocates survives until the page has been used, so the collections its
+    allocations trigger find nothing to free; worse, they promote the page into older
+    generations, which then trigger full collections of the whole heap. Measured on a
+    100k-event replay: about 180 young and 2-6 full collections, a quarter to a third of the
+    CPU time; none with the pause around read + fold (the page's objects are freed by
+    reference counting). The collector is switched back on only if it was on; other threads'
+    cycles merely wait a few milliseconds. A class, not a generator: leaving must allocate
+    nothing, or the first allocation would collect the page it meant to spare.
+    """
+
+    __slots__ = ("_was_enabled",)
+
+    def __enter__(self) -> None:
+        self._was_enabled = gc.isenabled()
+        if self._was_enabled:
+            gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._was_enabled:
+            gc.enable()
 
 
 def _describe(expected: Expected) -> object:

@@ -40,7 +40,7 @@ from psycopg_pool import ConnectionPool
 
 from events.codec import EventCodec, unpack
 from events.errors import EventRejected, JournalError, StorageError
-from events.journal import Clock, ExistingEvent, Journal, NewEvent
+from events.journal import Clock, ExistingEvent, Journal, NewEvent, gc_paused
 from events.records import RecordedEvent, SnapshotRecord
 from events.types import ANY, NO_STREAM, Expected
 
@@ -591,17 +591,18 @@ class PostgresJournal(Journal):
         }
         rows = self._fetch("read", _READ, params)
         decode = self.codec.decode
-        return [
-            RecordedEvent(
-                pos,
-                stream_id,
-                ver,
-                decode(typ, sv, eid, payload),
-                at,
-                unpack(meta) if meta else {},
-            )
-            for pos, ver, eid, typ, sv, payload, at, meta in rows
-        ]
+        with gc_paused():
+            return [
+                RecordedEvent(
+                    pos,
+                    stream_id,
+                    ver,
+                    decode(typ, sv, eid, payload),
+                    at,
+                    unpack(meta) if meta else {},
+                )
+                for pos, ver, eid, typ, sv, payload, at, meta in rows
+            ]
 
     def highest_version(self, stream_id: str) -> int:
         return self._run("read", lambda conn: self._highest(conn, stream_id))
@@ -617,12 +618,13 @@ class PostgresJournal(Journal):
             return []
         rows = self._fetch("read", _READ_ALL, (after_position, limit))
         decode = self.codec.decode
-        return [
-            RecordedEvent(
-                pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
-            )
-            for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
-        ]
+        with gc_paused():
+            return [
+                RecordedEvent(
+                    pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
+                )
+                for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
+            ]
 
     def last_position(self) -> int:
         return int(self._fetch("read", _LAST, ())[0][0])

@@ -20,7 +20,7 @@ from typing import Literal
 
 from events.codec import EventCodec, unpack
 from events.errors import EventRejected, StorageError
-from events.journal import Clock, ExistingEvent, Journal, NewEvent
+from events.journal import Clock, ExistingEvent, Journal, NewEvent, gc_paused
 from events.records import RecordedEvent, SnapshotRecord
 from events.types import Expected, expected_matches
 
@@ -218,24 +218,25 @@ class SqliteJournal(Journal):
         with self._storage("read"):
             rows = self._conn().execute(sql, params).fetchall()
         decode = self.codec.decode
-        if stream_id is not None:
+        with gc_paused():
+            if stream_id is not None:
+                return [
+                    RecordedEvent(
+                        pos,
+                        stream_id,
+                        ver,
+                        decode(typ, sv, eid, payload),
+                        at,
+                        unpack(meta) if meta else {},
+                    )
+                    for pos, ver, eid, typ, sv, payload, at, meta in rows
+                ]
             return [
                 RecordedEvent(
-                    pos,
-                    stream_id,
-                    ver,
-                    decode(typ, sv, eid, payload),
-                    at,
-                    unpack(meta) if meta else {},
+                    pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
                 )
-                for pos, ver, eid, typ, sv, payload, at, meta in rows
+                for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
             ]
-        return [
-            RecordedEvent(
-                pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
-            )
-            for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
-        ]
 
     def _read(
         self, stream_id: str, from_version: int, to_version: int | None, max_count: int | None
