@@ -38,6 +38,7 @@ from bench.common import report
 from events import PostgresJournal, SqliteJournal, load_state, save_snapshot
 from events.avatar import AvatarCreated, AvatarState, EmotionSet, avatar_folder
 from events.codec import default_codec
+from events.journal import gc_paused
 from events.records import RecordedEvent
 
 EMOTIONS = ("happy", "sad", "neutral", "thoughtful")
@@ -307,26 +308,34 @@ def pg_theirs_replay(url: str, n: int) -> tuple[float, float]:
     replays, catchups = [], []
     for _ in range(3):
         t = time.perf_counter()
-        stored = recorder.select_events(originator)
-        records = (
-            RecordedEvent(0, "x", s.originator_version, decode(s.topic, 1, event_id, s.state), 0.0)
-            for s in stored
-        )
-        state = avatar_folder.fold(AvatarState(), records)
+        with gc_paused():  # the same collector pause as our replay (fair to their storage)
+            stored = recorder.select_events(originator)
+            records = (
+                RecordedEvent(
+                    0, "x", s.originator_version, decode(s.topic, 1, event_id, s.state), 0.0
+                )
+                for s in stored
+            )
+            state = avatar_folder.fold(AvatarState(), records)
+            del stored
         replays.append(n / (time.perf_counter() - t))
         assert state.version == n
         t, position, seen = time.perf_counter(), 0, 0
-        while page := recorder.select_notifications(position, 1000, inclusive_of_start=False):
-            decoded = [
-                RecordedEvent(
-                    p.id,
-                    str(p.originator_id),
-                    p.originator_version,
-                    decode(p.topic, 1, event_id, p.state),
-                    0.0,
-                )
-                for p in page
-            ]
+        while True:
+            with gc_paused():  # as our read_all pages
+                page = recorder.select_notifications(position, 1000, inclusive_of_start=False)
+                decoded = [
+                    RecordedEvent(
+                        p.id,
+                        str(p.originator_id),
+                        p.originator_version,
+                        decode(p.topic, 1, event_id, p.state),
+                        0.0,
+                    )
+                    for p in page
+                ]
+            if not decoded:
+                break
             position, seen = decoded[-1].global_position, seen + len(decoded)
         catchups.append(seen / (time.perf_counter() - t))
         assert seen == n

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import pq
+from psycopg.adapt import Dumper
 from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
 from psycopg_pool import ConnectionPool
 
@@ -123,7 +125,7 @@ _DDL = (
 
 _APPEND = (
     "SELECT first_position, current_version FROM journal_append(%s::text, %s::bigint,"
-    " %s::uuid[], %s::text[], %s::integer[], %b::bytea[], %s::float8, %b::bytea)"
+    " %b::uuid[], %b::text[], %b::integer[], %b::bytea[], %s::float8, %b::bytea)"
 )
 _EXISTING = (
     "SELECT event_id::text, stream_id, version, global_position FROM journal_events"
@@ -179,6 +181,60 @@ _LOAD_SNAPSHOT = (
     " ORDER BY version DESC LIMIT 1"
 )
 _DELETE_SNAPSHOTS = "DELETE FROM journal_snapshots WHERE stream_id = %s AND version <= %s"
+
+
+# ---------------------------------------------------------------------------------- arrays
+
+_ARRAY_HEADER = struct.Struct("!iiiii")
+_INT4 = struct.Struct("!i").pack
+
+
+class _BinaryArray:
+    """A one-dimensional array, already in PostgreSQL's binary format (``array_send``).
+
+    psycopg's generic list adaptation inspects every element on every call; for the four
+    arrays of an append that was about half of the client's CPU time per append.
+    """
+
+    __slots__ = ("data",)
+    element_oid = 0
+
+    def __init__(self, items: list[bytes]) -> None:
+        header = _ARRAY_HEADER.pack(1, 0, self.element_oid, len(items), 1)
+        self.data = header + b"".join([_INT4(len(item)) + item for item in items])
+
+
+class _TextArray(_BinaryArray):
+    __slots__ = ()
+    element_oid = 25
+
+
+class _Int4Array(_BinaryArray):
+    __slots__ = ()
+    element_oid = 23
+
+
+class _ByteaArray(_BinaryArray):
+    __slots__ = ()
+    element_oid = 17
+
+
+def _array_dumper(array_oid: int) -> type[Dumper]:
+    class ArrayDumper(Dumper):
+        format = pq.Format.BINARY
+        oid = array_oid
+
+        def dump(self, obj: Any) -> bytes:
+            return obj.data  # type: ignore[no-any-return]
+
+    return ArrayDumper
+
+
+_ARRAY_DUMPERS: list[tuple[type[_BinaryArray], type[Dumper]]] = [
+    (_TextArray, _array_dumper(1009)),
+    (_Int4Array, _array_dumper(1007)),
+    (_ByteaArray, _array_dumper(1001)),
+]
 
 
 # ---------------------------------------------------------------------------------- URL options
@@ -421,6 +477,8 @@ class PostgresJournal(Journal):
         )
         conn.adapters.register_dumper(int, Int8Dumper)  # one prepared plan per statement
         conn.adapters.register_dumper(int, Int8BinaryDumper)
+        for cls, dumper in _ARRAY_DUMPERS:
+            conn.adapters.register_dumper(cls, dumper)
 
     def _error(self, what: str, e: BaseException) -> JournalError:
         """Our error for a psycopg error, its message naming the URL without the password."""
@@ -535,10 +593,10 @@ class PostgresJournal(Journal):
         params = (
             stream_id,
             exact,
-            [r.event_id for r in rows],
-            [r.type for r in rows],
-            [r.schema_version for r in rows],
-            [r.payload for r in rows],
+            _TextArray([r.event_id.encode() for r in rows]),
+            _TextArray([r.type.encode() for r in rows]),
+            _Int4Array([_INT4(r.schema_version) for r in rows]),
+            _ByteaArray([r.payload for r in rows]),
             recorded_at,
             metadata,
         )
