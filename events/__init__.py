@@ -18,6 +18,7 @@ from events.factory import open_journal
 from events.fold import Folder, FoldError, State
 from events.journal import AppendRequest, Journal
 from events.memory import MemoryJournal
+from events.postgres import PostgresJournal
 from events.records import RecordedEvent, SnapshotRecord
 from events.replay import load_state, save_snapshot
 from events.sqlite import SqliteJournal
@@ -40,6 +41,7 @@ __all__ = [
     "Journal",
     "JournalError",
     "MemoryJournal",
+    "PostgresJournal",
     "RecordedEvent",
     "SnapshotRecord",
     "SqliteJournal",

@@ -1,6 +1,9 @@
-"""Open a journal from a URL: ``memory://``, ``sqlite:///relative.db``, ``sqlite:////abs.db``.
+"""Open a journal from a URL: ``memory://``, ``sqlite:///relative.db``, ``sqlite:////abs.db``,
+``postgresql://user:password@host:5432/db`` (or ``postgres://``).
 
-SQLite options go in the query string: ``?synchronous=NORMAL&busy_timeout=10``.
+SQLite options go in the query string: ``?synchronous=NORMAL&busy_timeout=10``. A PostgreSQL
+URL keeps libpq's own query parameters (``?host=/socket/dir``, ``sslmode=...``) and may add ours:
+``pool_min``, ``pool_max``, ``pool_timeout``, ``lock_timeout`` (see :class:`PostgresJournal`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from events.journal import Journal
 from events.memory import MemoryJournal
+from events.postgres import PostgresJournal
 from events.sqlite import SqliteJournal, Synchronous
 
 
@@ -32,5 +36,7 @@ def open_journal(url: str) -> Journal:
             busy_timeout=float(options.get("busy_timeout", 30)),
         )
     if parts.scheme in ("postgres", "postgresql"):
-        raise ValueError("the PostgreSQL journal is not built yet; use sqlite:///path/to.db")
-    raise ValueError(f"unknown journal URL scheme in {url!r} (memory://, sqlite:///...)")
+        return PostgresJournal(url)
+    raise ValueError(
+        f"unknown journal URL scheme {parts.scheme!r} (memory://, sqlite:///..., postgresql://...)"
+    )

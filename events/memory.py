@@ -144,7 +144,9 @@ class MemoryJournal(Journal):
             for version in [v for v in snaps if max_version is None or v <= max_version]:
                 del snaps[version]
 
-    def _wait_for_append(self, position: int, timeout: float, stop: threading.Event | None) -> None:
+    def _wait_for_append(
+        self, position: int, timeout: float, stop: threading.Event | None, mark: object = None
+    ) -> None:
         with self._lock:
             if len(self._log) <= position:
                 self._lock.wait(timeout)

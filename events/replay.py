@@ -12,7 +12,7 @@ from typing import TypeVar
 from events.codec import decode_state, encode_state
 from events.errors import CodecError, JournalError
 from events.fold import Folder, State
-from events.journal import Journal
+from events.journal import Journal, gc_paused
 from events.records import SnapshotRecord
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,12 @@ def load_state(
             if loaded is not None:
                 state = loaded
     while True:
-        page = journal.read(stream_id, state.version + 1, version, _PAGE)
-        state = folder.fold(state, page)
-        if len(page) < _PAGE:
+        with gc_paused():  # each page is folded and freed before the collector runs again
+            page = journal.read(stream_id, state.version + 1, version, _PAGE)
+            state = folder.fold(state, page)
+            done = len(page) < _PAGE
+            del page
+        if done:
             return state
 
 

@@ -27,6 +27,7 @@ from events.journal import (
     Journal,
     NewEvent,
     PreparedAppend,
+    gc_paused,
 )
 from events.records import RecordedEvent, SnapshotRecord
 from events.types import Expected, expected_matches
@@ -236,24 +237,25 @@ class SqliteJournal(Journal):
         with self._storage("read"):
             rows = self._conn().execute(sql, params).fetchall()
         decode = self.codec.decode
-        if stream_id is not None:
+        with gc_paused():
+            if stream_id is not None:
+                return [
+                    RecordedEvent(
+                        pos,
+                        stream_id,
+                        ver,
+                        decode(typ, sv, eid, payload),
+                        at,
+                        unpack(meta) if meta else {},
+                    )
+                    for pos, ver, eid, typ, sv, payload, at, meta in rows
+                ]
             return [
                 RecordedEvent(
-                    pos,
-                    stream_id,
-                    ver,
-                    decode(typ, sv, eid, payload),
-                    at,
-                    unpack(meta) if meta else {},
+                    pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
                 )
-                for pos, ver, eid, typ, sv, payload, at, meta in rows
+                for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
             ]
-        return [
-            RecordedEvent(
-                pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
-            )
-            for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
-        ]
 
     def _read(
         self, stream_id: str, from_version: int, to_version: int | None, max_count: int | None

@@ -1,7 +1,8 @@
 """The journal contract: one abstract suite that every backend's test module subclasses.
 
-Subclasses implement :meth:`JournalContract.create_journal`. Backends that persist across
-processes also subclass :class:`DurableJournalContract` and implement :meth:`journal_url`.
+Subclasses implement :meth:`JournalContract.create_journal` and
+:meth:`JournalContract.hold_append`. Backends that persist across processes also subclass
+:class:`DurableJournalContract` and implement :meth:`journal_url`.
 """
 
 from __future__ import annotations
@@ -40,11 +41,39 @@ def snap(stream: str, version: int, state: bytes = b"s") -> SnapshotRecord:
     return SnapshotRecord(stream, version, "AvatarState", 1, state + str(version).encode(), 1.0)
 
 
+class HeldAppend(ABC):
+    """An append made in a transaction of its own that stays open until :meth:`commit`."""
+
+    @abstractmethod
+    def commit(self) -> list[int]:
+        """Commit the held transaction; return the positions its events got."""
+
+
+class AppendOnCommit(HeldAppend):
+    """For a backend without transactions to hold: the append happens at ``commit()``."""
+
+    def __init__(self, journal: Journal, stream_id: str, events: list[Event]) -> None:
+        self.journal, self.stream_id, self.events = journal, stream_id, events
+
+    def commit(self) -> list[int]:
+        return self.journal.append(self.stream_id, self.events)
+
+
 class JournalContract(ABC):
     """Promises every journal keeps."""
 
     @abstractmethod
     def create_journal(self) -> Journal: ...
+
+    @abstractmethod
+    def hold_append(self, journal: Journal, stream_id: str, events: list[Event]) -> HeldAppend:
+        """Append ``events`` to ``stream_id`` through a second connection of ``journal``'s
+        storage, with the backend's own append code, and keep that transaction open (positions
+        taken, locks held, nothing committed) until ``commit()``.
+
+        This is how the contract makes a lower position commit after a higher one could. A
+        backend without transactions (memory) may simply append when ``commit()`` is called.
+        """
 
     @pytest.fixture
     def journal(self) -> Iterator[Journal]:
@@ -296,6 +325,38 @@ class JournalContract(ABC):
         )
         for w in range(writers):
             assert journal.highest_version(f"w-{w}") == per_writer
+
+    def test_reader_never_skips_an_append_that_commits_late(self, journal: Journal) -> None:
+        """Writer 1 holds its transaction open while writer 2 appends and a reader reads; then
+        writer 1 commits. Tailing on from its last position, the reader sees writer 1's event:
+        no position it passed over can be filled in later."""
+        journal.append("s-0", [ev(0)])
+        held_event, late_event = ev(1), ev(2)
+        held = self.hold_append(journal, "s-held", [held_event])
+        late: list[list[int]] = []
+        errors: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                late.append(journal.append("s-late", [late_event]))
+            except BaseException as e:  # surfaced below
+                errors.append(e)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join(0.5)  # writer 2 has committed by now, or waits behind writer 1
+        first = journal.read_all(0)  # the reader must not wait for writer 1
+        assert held_event.event_id not in {r.event_id for r in first}
+        tail_from = first[-1].global_position
+        held_positions = held.commit()
+        writer.join(30)
+        assert not writer.is_alive() and not errors, errors
+        seen = first + journal.read_all(tail_from)
+        assert [r.global_position for r in seen] == [1, 2, 3]
+        position_of = {r.event_id: r.global_position for r in seen}
+        assert [position_of[held_event.event_id]] == held_positions
+        assert [position_of[late_event.event_id]] == late[0]
+        assert journal.read("s-held")[0].event_id == held_event.event_id
 
     @staticmethod
     def check_concurrent_reads(journal: Journal, total: int, start_writers: object) -> None:

@@ -1,8 +1,27 @@
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.contracts.journal import DurableJournalContract
+from events import ANY, Journal, SqliteJournal
+from events.base import Event
+from events.journal import AppendRequest
+from tests.contracts.journal import DurableJournalContract, HeldAppend
+
+
+class SqliteHeldAppend(HeldAppend):
+    """The journal's own insert on a second connection, inside an open ``BEGIN IMMEDIATE``."""
+
+    def __init__(self, journal: SqliteJournal, stream_id: str, events: list[Event]) -> None:
+        self.conn = sqlite3.connect(journal.path, isolation_level=None, timeout=30)
+        self.conn.execute("BEGIN IMMEDIATE")
+        prepared = journal._prepare(AppendRequest(stream_id, events, ANY))
+        self.positions = journal._insert(self.conn, prepared)
+
+    def commit(self) -> list[int]:
+        self.conn.execute("COMMIT")
+        self.conn.close()
+        return self.positions
 
 
 class TestSqliteJournal(DurableJournalContract):
@@ -12,6 +31,10 @@ class TestSqliteJournal(DurableJournalContract):
 
     def journal_url(self) -> str:
         return f"sqlite:///{self.path}"
+
+    def hold_append(self, journal: Journal, stream_id: str, events: list[Event]) -> HeldAppend:
+        assert isinstance(journal, SqliteJournal)
+        return SqliteHeldAppend(journal, stream_id, events)
 
 
 # Backend-specific: sqlite3's errors come out as ours.

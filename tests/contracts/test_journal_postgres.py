@@ -1,0 +1,352 @@
+"""The journal contract on a real PostgreSQL 18 server, then what only PostgreSQL does."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from events import (
+    ANY,
+    EventRejected,
+    Journal,
+    JournalError,
+    PostgresJournal,
+    SnapshotRecord,
+    StorageError,
+    open_journal,
+)
+from events.base import Event
+from events.journal import AppendRequest
+from tests.contracts.journal import DurableJournalContract, HeldAppend, ev
+from tests.pg import ENV_URL, PgServer, start_pg_server
+
+
+class PostgresHeldAppend(HeldAppend):
+    """The journal's own append statement on a second connection, inside an open transaction
+    (so it holds the table lock and its positions until :meth:`commit`)."""
+
+    def __init__(self, journal: PostgresJournal, url: str, stream_id: str, events: list[Event]):
+        self.conn = psycopg.connect(url, autocommit=True)
+        journal._configure(self.conn)
+        self.conn.execute("BEGIN")
+        p = journal._prepare(AppendRequest(stream_id, events, ANY))
+        self.positions = journal._append_on(
+            self.conn, p.stream_id, p.rows, p.expected, p.metadata, p.recorded_at
+        )
+
+    def commit(self) -> list[int]:
+        self.conn.execute("COMMIT")
+        self.conn.close()
+        return self.positions
+
+
+class TestPostgresJournal(DurableJournalContract):
+    @pytest.fixture(autouse=True)
+    def _database(self, pg_url: str) -> None:
+        self.url = pg_url
+
+    def journal_url(self) -> str:
+        return self.url
+
+    def hold_append(self, journal: Journal, stream_id: str, events: list[Event]) -> HeldAppend:
+        assert isinstance(journal, PostgresJournal)
+        return PostgresHeldAppend(journal, self.url, stream_id, events)
+
+
+# ------------------------------------------------------------------------- PostgreSQL only
+
+
+def with_options(url: str, **options: object) -> str:
+    extra = "&".join(f"{k}={v}" for k, v in options.items())
+    return f"{url}{'&' if '?' in url else '?'}{extra}"
+
+
+@pytest.fixture
+def journal(pg_url: str) -> Iterator[PostgresJournal]:
+    j = PostgresJournal(pg_url)
+    yield j
+    j.close()
+
+
+def test_a_held_append_blocks_writers_but_never_readers(
+    journal: PostgresJournal, pg_url: str
+) -> None:
+    """The table lock at work: a second writer waits for the first one's commit, a reader does
+    not wait at all (and does not see the uncommitted event)."""
+    journal.append("s-0", [ev()])
+    held = PostgresHeldAppend(journal, pg_url, "s-1", [ev(1)])
+    writer = threading.Thread(target=journal.append, args=("s-2", [ev(2)]))
+    writer.start()
+    try:
+        writer.join(0.5)
+        assert writer.is_alive(), "the second writer should wait for the table lock"
+        t = time.perf_counter()
+        assert [r.global_position for r in journal.read_all()] == [1]
+        assert journal.last_position() == 1
+        assert time.perf_counter() - t < 0.5
+    finally:
+        assert held.commit() == [2]
+        writer.join(10)
+    assert [(r.stream_id, r.global_position) for r in journal.read_all()] == [
+        ("s-0", 1),
+        ("s-1", 2),
+        ("s-2", 3),
+    ]
+
+
+def test_lock_timeout_is_a_retryable_storage_error_without_the_password(pg_url: str) -> None:
+    secret_url = pg_url.replace("postgres:@", "postgres:s3cret-pw@", 1)
+    assert "s3cret-pw" in secret_url  # the test server trusts local users: any password works
+    journal = PostgresJournal(secret_url, lock_timeout=0.2)
+    journal.append("s-1", [ev()])
+    blocker = psycopg.connect(pg_url)
+    blocker.execute("LOCK TABLE journal_events IN ACCESS EXCLUSIVE MODE")
+    try:
+        with pytest.raises(StorageError) as info:
+            journal.append("s-1", [ev()], 1)
+        assert info.value.retryable
+        assert "lock" in str(info.value)
+        assert "s3cret-pw" not in str(info.value) and "***" in str(info.value)
+        assert isinstance(info.value.__cause__, psycopg.errors.LockNotAvailable)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert journal.append("s-1", [ev()], 1) == [2]
+    journal.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://avatar:s3cret-pw@127.0.0.1:9/journal",
+        "postgres://avatar:s3cret-pw@/journal?host=/nonexistent/socket/dir",
+    ],
+)
+def test_server_down_at_open_is_a_clear_storage_error(url: str) -> None:
+    with pytest.raises(StorageError) as info:
+        open_journal(url)
+    message = str(info.value)
+    assert info.value.retryable
+    assert "s3cret-pw" not in message
+    assert "avatar:***@" in message and "journal" in message
+    assert isinstance(info.value.__cause__, psycopg.OperationalError)
+
+
+def test_newer_schema_version_refuses_to_open(pg_url: str) -> None:
+    PostgresJournal(pg_url).close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        row = conn.execute("SELECT value FROM journal_meta WHERE key = 'schema_version'")
+        assert row.fetchone() == ("1",)
+        conn.execute("UPDATE journal_meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(JournalError, match=r"schema version 99, newer than this code's 1") as info:
+        PostgresJournal(pg_url)
+    assert not isinstance(info.value, StorageError) and not info.value.retryable
+
+
+def test_many_processes_create_the_schema_at_once(pg_url: str) -> None:
+    code = (
+        "import sys; from events import open_journal; from events.avatar import EmotionSet;"
+        " print('ready', flush=True); sys.stdin.readline();"
+        " j = open_journal(sys.argv[1]); j.append(sys.argv[2], [EmotionSet(emotion='sad')]);"
+        " j.close()"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, pg_url, f"p-{i}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(8)
+    ]
+    for p in procs:  # every process imported everything: let them all open at once
+        assert p.stdout is not None and p.stdout.readline() == "ready\n"
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    journal = PostgresJournal(pg_url)
+    assert journal.stats()["streams"] == 8
+    assert [r.global_position for r in journal.read_all()] == list(range(1, 9))
+    journal.close()
+
+
+def test_url_options_reach_the_pool_and_the_query_string_is_kept(pg_url: str) -> None:
+    assert "?host=" in pg_url or ENV_URL in os.environ  # pgserver: a unix socket directory
+    journal = open_journal(with_options(pg_url, pool_min=0, pool_max=2, lock_timeout=3))
+    assert isinstance(journal, PostgresJournal)
+    assert (journal.options.pool_min, journal.options.pool_max) == (0, 2)
+    assert journal.options.lock_timeout == 3.0
+    assert journal.append("s-1", [ev()]) == [1]
+    journal.close()
+
+
+def test_dropped_connections_are_replaced_transparently(
+    journal: PostgresJournal, pg_url: str
+) -> None:
+    journal.append("s-1", [ev()])
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+        assert killed is not None and killed[0] >= 1
+    assert [r.version for r in journal.read("s-1")] == [1]
+    assert journal.append("s-1", [ev()], 1) == [2]
+
+
+def test_bad_data_is_rejected_not_retried(journal: PostgresJournal) -> None:
+    with pytest.raises(EventRejected) as info:
+        journal.save_snapshot(SnapshotRecord("s-1", 1, "Bad\x00Type", 1, b"x", 1.0))
+    assert not info.value.retryable
+    assert journal.load_snapshot("s-1") is None
+
+
+def listener_backend(journal: PostgresJournal, timeout: float = 10) -> int:
+    """Start the journal's listener (as a subscription does) and wait until it listens."""
+    deadline = time.monotonic() + timeout
+    while journal._append_mark() is None:
+        assert time.monotonic() < deadline, "the listener never connected"
+        time.sleep(0.01)
+    assert journal._listener is not None and journal._listener.backend_pid is not None
+    return journal._listener.backend_pid
+
+
+def test_notify_wakes_a_subscriber_long_before_its_poll_interval(
+    journal: PostgresJournal,
+) -> None:
+    listener_backend(journal)
+    stop = threading.Event()
+    seen: list[tuple[int, float]] = []
+
+    def consume() -> None:
+        for record in journal.subscribe(0, poll_interval=30, stop=stop):
+            seen.append((record.global_position, time.monotonic()))
+            if len(seen) == 2:
+                stop.set()
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    journal.append("s-1", [ev()])
+    time.sleep(0.3)  # the subscriber is now waiting (30 s if nobody wakes it)
+    appended = time.monotonic()
+    journal.append("s-1", [ev()])
+    consumer.join(10)
+    assert not consumer.is_alive()
+    assert [p for p, _ in seen] == [1, 2]
+    assert seen[1][1] - appended < 2.0
+
+
+async def test_notify_wakes_an_async_subscriber(journal: PostgresJournal) -> None:
+    await asyncio.to_thread(listener_backend, journal)
+    seen: list[int] = []
+
+    async def consume() -> None:
+        async for record in journal.subscribe_async(0, poll_interval=30):
+            seen.append(record.global_position)
+            if len(seen) == 3:
+                return
+
+    task = asyncio.create_task(consume())
+    await asyncio.to_thread(journal.append, "s-1", [ev()])
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(journal.append, "s-1", [ev(), ev()])
+    await asyncio.wait_for(task, 5)
+    assert seen == [1, 2, 3]
+
+
+def test_subscriber_polls_while_the_listener_is_down_and_misses_nothing(
+    journal: PostgresJournal, pg_url: str
+) -> None:
+    first_pid = listener_backend(journal)
+    stop = threading.Event()
+    seen: list[int] = []
+    total = 60
+
+    def consume() -> None:
+        for record in journal.subscribe(0, poll_interval=0.05, batch_size=7, stop=stop):
+            seen.append(record.global_position)
+            if len(seen) == total:
+                stop.set()
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    for i in range(total):
+        if i == 20:  # cut the listening connection in the middle of the run
+            with psycopg.connect(pg_url, autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (first_pid,))
+        journal.append(f"s-{i % 3}", [ev(i)])
+        time.sleep(0.005)
+    consumer.join(30)
+    assert not consumer.is_alive()
+    assert seen == list(range(1, total + 1))  # no gap, no duplicate
+    assert listener_backend(journal) != first_pid  # and it listens again by itself
+
+
+# ------------------------------------------------------------------------- outage
+
+
+@pytest.fixture
+def owned_pg_server(pg_server: PgServer) -> Iterator[PgServer]:
+    """A server this session may stop and start: the shared one if it started it, else its
+    own throwaway one (when ``AVATAR_TEST_POSTGRES_URL`` names an external server)."""
+    if pg_server.owned:
+        yield pg_server
+        return
+    saved = os.environ.pop(ENV_URL)
+    try:
+        server = start_pg_server()
+    finally:
+        os.environ[ENV_URL] = saved
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_outage_is_retryable_and_the_journal_recovers_by_itself(
+    owned_pg_server: PgServer,
+) -> None:
+    url = owned_pg_server.fresh_database("outage")
+    journal = PostgresJournal(url, pool_timeout=1.0, pool_max=2)
+    acked: list[Any] = []
+    for v in range(20):
+        e = ev(v)
+        journal.append("o-1", [e], v)
+        acked.append(e.event_id)
+    owned_pg_server.stop()
+    try:
+        for attempt in range(3):
+            with pytest.raises(StorageError) as info:
+                journal.append("o-1", [ev()], 20)
+            assert info.value.retryable, attempt
+        with pytest.raises(StorageError):
+            journal.read("o-1")
+    finally:
+        owned_pg_server.start()
+    deadline = time.monotonic() + 60
+    while True:  # the caller retries, as it would on any StorageError
+        try:
+            e = ev()
+            journal.append("o-1", [e], 20)
+            acked.append(e.event_id)
+            break
+        except StorageError:
+            assert time.monotonic() < deadline, "the journal did not recover"
+            time.sleep(0.2)
+    assert [r.event_id for r in journal.read("o-1")] == acked
+    assert journal.append("o-1", [ev()], 21) == [22]
+    journal.close()
