@@ -25,6 +25,7 @@ from serve_app.routes import (
     avatars,
     catalog,
     config,
+    console,
     models,
     performance,
     render,
@@ -63,6 +64,7 @@ def create_app() -> FastAPI:
     for router in (catalog.router, config.router, performance.router):
         app.include_router(router, prefix=PREFIX)
     app.include_router(avatars.router, prefix=PREFIX)
+    app.include_router(console.router)  # the web console at /, its files under /web/
     return app
 
 
