@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Debian's Chromium, driven by the browser tests (tests/browser) through Playwright
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: install serve test test-unit lint bench clean
 
@@ -18,8 +20,11 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(VENV)/bin/avatar-service serve
 
-## Run the whole test suite (unit, contracts, integration).
-test: $(STAMP)
+$(CHROMIUM):
+	bash .ci/install-chromium
+
+## Run the whole test suite (unit, contracts, integration, browser).
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest
 
 ## Only the fast tests that never start Ray.
