@@ -26,11 +26,10 @@ LAUNCH_ARGS = [
     "--no-first-run",
     # the live stream plays with its sound without a click first
     "--autoplay-policy=no-user-gesture-required",
-    # WebRTC on loopback: Chromium hides host ICE candidates behind random mDNS names
-    # (xxxx.local) unless told not to; the service would have to resolve them over multicast
-    # DNS, which a container's loopback does not carry. With this flag the offer carries
-    # 127.0.0.1 / the host's addresses as a normal browser on a LAN would after a permission.
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
+    # WebRTC: no --disable-features=WebRtcHideLocalIpsWithMdns. Chromium keeps its default of
+    # hiding host candidates behind mDNS names (xxxx.local); the service drops those and learns
+    # the browser's address from its connectivity checks (peer-reflexive, AVATAR_LIVE_MDNS=drop,
+    # serve_app/live/ice.py), so the tests take the path a person's browser takes.
 ]
 
 
