@@ -47,6 +47,7 @@ const live = new LiveView(
     mute: $("live-mute"),
     size: $("live-size"),
     fps: $("live-fps"),
+    latency: $("live-latency"),
     level: $("audio-level"),
   },
   { onError: showError },
@@ -348,8 +349,9 @@ function showSession() {
   status.className = `badge ${s.status === "active" ? "badge-ok" : "badge-muted"}`;
   $("session-id").textContent = s.session_id;
   $("session-started").textContent = clockTime(s.created_at);
-  $("session-expires").textContent =
-    s.status === "active" ? relativeTime(s.expires_at) : s.ended_at ? `ended ${clockTime(s.ended_at)}` : s.status;
+  const ended = s.status !== "active";
+  $("session-expires-label").textContent = ended ? (s.status === "expired" ? "Expired" : "Ended") : "Expires";
+  $("session-expires").textContent = ended ? clockTime(s.ended_at) : relativeTime(s.expires_at);
 }
 
 function fillRecentSessions() {

@@ -53,7 +53,7 @@ export async function connectLive(sessionId, { onConnectionState } = {}) {
 /** The live panel: a <video>, its state badge and overlay, size, frame rate, audio level. */
 export class LiveView {
   constructor(els, { onError }) {
-    this.els = els; // {video, state, overlay, message, toggle, mute, size, fps, level}
+    this.els = els; // {video, state, overlay, message, toggle, mute, size, fps, latency, level}
     this.onError = onError;
     this.sessionId = null;
     this.pc = null;
@@ -92,6 +92,8 @@ export class LiveView {
     this.message("<strong>Connecting…</strong>Negotiating the live stream.");
     this.els.toggle.disabled = true;
     this.timings = { offerAt: performance.now() };
+    delete this.els.video.dataset.offerToFirstFrameMs;
+    delete this.els.video.dataset.offerToAnswerMs;
     let live;
     try {
       live = await connectLive(sessionId, {
@@ -116,6 +118,9 @@ export class LiveView {
       return;
     }
     this.timings.answerAt = performance.now();
+    this.els.video.dataset.offerToAnswerMs = String(
+      Math.round(this.timings.answerAt - this.timings.offerAt),
+    );
     this.pc = live.pc;
     this.els.toggle.disabled = false;
     this.els.toggle.textContent = "Stop";
@@ -146,6 +151,7 @@ export class LiveView {
     this.els.toggle.disabled = !(this.sessionId && this.active);
     this.els.size.textContent = "not connected";
     this.els.fps.textContent = "";
+    this.els.latency.textContent = "";
     this.setState("offline");
     if (!quiet) this.message("Live video stopped. Press <em>Go live</em> to watch again.");
     if (pc) {
@@ -181,6 +187,7 @@ export class LiveView {
         this.timings.firstFrameAt = performance.now();
         const ms = Math.round(this.timings.firstFrameAt - this.timings.offerAt);
         video.dataset.offerToFirstFrameMs = String(ms);
+        this.els.latency.textContent = `first frame in ${ms} ms`;
         this.hideOverlay();
         this.setState("live");
         this.showSize();
