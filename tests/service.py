@@ -36,6 +36,10 @@ TEST_SETTINGS: dict[str, Any] = {
     "renderer_upscale_delay_s": 1.0,
     "renderer_downscale_delay_s": 2.0,
     "renderer_look_back_period_s": 2.0,
+    # live streams gather host candidates on loopback only (no traffic leaves the machine)
+    "live_ice_addresses": ["127.0.0.1"],
+    "live_num_cpus": 0.25,
+    "live_connect_timeout_s": 20.0,
 }
 
 
