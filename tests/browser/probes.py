@@ -6,7 +6,7 @@ samples; ``SAMPLES`` reads them back."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from statistics import mean
+from statistics import mean, median
 from typing import Any
 
 # Where the mouth is in the 512x512 picture (media/face/layout.py: MOUTH_Y 318 in design units,
@@ -28,25 +28,30 @@ START = """
   analyser.fftSize = 2048;
   audio.createMediaStreamSource(video.srcObject).connect(analyser);
   const wave = new Float32Array(analyser.fftSize);
-  const probe = { phase: "idle", samples: [], prev: null, frames: 0 };
+  const probe = { phase: "idle", samples: [], prev: null, frames: 0, drawn: -1 };
   const onFrame = () => {
     probe.frames += 1;
     video.requestVideoFrameCallback(onFrame);
   };
   video.requestVideoFrameCallback(onFrame);
   probe.timer = setInterval(() => {
-    ctx.drawImage(video, 0, 0);
-    const px = ctx.getImageData(...box).data;
+    // the mouth region compared with the previous *new* frame: how much it moved per frame,
+    // whatever the frame rate (a loaded machine presents fewer frames, not smaller changes)
     let diff = null;
-    if (probe.prev) {
-      let sum = 0;
-      for (let i = 0; i < px.length; i += 4) {
-        sum += Math.abs(px[i] - probe.prev[i]) + Math.abs(px[i + 1] - probe.prev[i + 1])
-          + Math.abs(px[i + 2] - probe.prev[i + 2]);
+    if (probe.frames !== probe.drawn) {
+      probe.drawn = probe.frames;
+      ctx.drawImage(video, 0, 0);
+      const px = ctx.getImageData(...box).data;
+      if (probe.prev) {
+        let sum = 0;
+        for (let i = 0; i < px.length; i += 4) {
+          sum += Math.abs(px[i] - probe.prev[i]) + Math.abs(px[i + 1] - probe.prev[i + 1])
+            + Math.abs(px[i + 2] - probe.prev[i + 2]);
+        }
+        diff = sum / (px.length / 4) / 3;
       }
-      diff = sum / (px.length / 4) / 3;
+      probe.prev = px;
     }
-    probe.prev = px;
     analyser.getFloatTimeDomainData(wave);
     let energy = 0;
     for (const s of wave) energy += s * s;
@@ -75,7 +80,7 @@ class Phase:
 
     name: str
     samples: int
-    motion: float  # mean absolute change of the mouth region's pixels between samples (0..255)
+    motion: float  # median absolute change of the mouth region's pixels per new frame (0..255)
     rms: float  # mean audio RMS (full scale 1.0)
     peak_rms: float
     frames: int  # video frames presented during the phase
@@ -89,7 +94,7 @@ def phases(samples: list[dict[str, Any]]) -> dict[str, Phase]:
         out[name] = Phase(
             name=name,
             samples=len(mine),
-            motion=mean(diffs) if diffs else 0.0,
+            motion=median(diffs) if diffs else 0.0,
             rms=mean(s["rms"] for s in mine),
             peak_rms=max(s["rms"] for s in mine),
             frames=mine[-1]["frames"] - mine[0]["frames"],

@@ -33,9 +33,22 @@ LONG_TEXT = (
 FIRST_FRAME_TIMEOUT_MS = 30_000
 
 
-async def go_live(console: ConsolePage) -> str:
-    """An avatar and a session through the console; the live stream starts with the session."""
-    await console.use_avatar()
+async def go_live(
+    console: ConsolePage, http: aiohttp.ClientSession | None = None, still: bool = False
+) -> str:
+    """An avatar and a session through the console; the live stream starts with the session.
+
+    ``still``: idle motion and blinking off first (a recorded state patch, through the API),
+    so that only speech moves the face.
+    """
+    avatar_id = await console.use_avatar()
+    if still:
+        assert http is not None
+        patch = {"state": {"idle": False, "blink": False}}
+        status, body, _ = await call(
+            http, "PATCH", f"{console.base}/api/v1/avatars/{avatar_id}/state", patch
+        )
+        assert status == 200, body
     session_id = await console.start_session()
     video = console.page.locator("#live-video")
     await expect(video).to_have_attribute(
@@ -48,7 +61,7 @@ async def go_live(console: ConsolePage) -> str:
 async def test_live_video_moves_its_mouth_while_speaking_and_stops_after_interrupt(
     console: ConsolePage, service: Service, http: aiohttp.ClientSession
 ) -> None:
-    session_id = await go_live(console)
+    session_id = await go_live(console, http, still=True)
     page = console.page
     size = await page.evaluate(
         "() => { const v = document.getElementById('live-video');"
@@ -59,8 +72,9 @@ async def test_live_video_moves_its_mouth_while_speaking_and_stops_after_interru
 
     probe = await page.evaluate(START, list(MOUTH_BOX))
     assert probe["context"] == "running", probe  # audio flows without a click (autoplay flag)
-    await asyncio.sleep(2.0)  # idle: blinks and idle motion only
+    await asyncio.sleep(2.0)  # silent and still: only the video codec's noise moves
 
+    await page.evaluate(SET_PHASE, "starting")  # the sound may come before the HTTP answer
     await console.speak(LONG_TEXT)
     await expect(page.locator("#speaking")).to_be_visible()
     await page.evaluate(SET_PHASE, "speaking")
@@ -68,20 +82,22 @@ async def test_live_video_moves_its_mouth_while_speaking_and_stops_after_interru
     await console.interrupt()
     await page.evaluate(SET_PHASE, "settling")  # the mouth closes over a few frames
     await expect(console.log_entry("SpeechInterrupted")).to_have_count(1)
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(1.0)
     await page.evaluate(SET_PHASE, "after")
     await asyncio.sleep(2.0)
     seen = phases(await page.evaluate(SAMPLES))
     idle, speaking, after = seen["idle"], seen["speaking"], seen["after"]
+    print(seen)  # shown with -s, and with a failure
 
     for phase in (idle, speaking, after):  # the video kept playing throughout
-        assert phase.frames >= 15, seen
-    # the picture: the mouth region moves several times more while speaking than when idle
-    # (measured here: idle 0.7, speaking 3.3, after the interrupt 0.7 levels of 255)
-    assert speaking.motion > max(2.5 * idle.motion, 1.2), seen
-    assert after.motion < speaking.motion / 2.5, seen
-    assert after.motion < 1.5 * idle.motion + 0.3, seen
-    # the sound: energy while speaking, silence before and after (measured: 0.046 RMS; 0)
+        assert phase.frames >= 10, seen
+    # the picture: the mouth region moves while speaking, and after the interrupt it is still
+    # again (median change per new frame, in levels of 255; measured here: 0.03-0.1 before,
+    # about 3 while speaking, 0.1-0.4 after: what still changes then is the VP8 encoder
+    # refining a picture that stopped moving, and its key frames)
+    assert speaking.motion > max(5 * idle.motion, 1.0), seen
+    assert after.motion < min(speaking.motion / 4, 0.8), seen
+    # the sound: energy while speaking, silence before and after (measured: 0.05 RMS; 0)
     assert speaking.rms > 0.01 and speaking.peak_rms > 0.03, seen
     assert idle.peak_rms < 0.003 and after.peak_rms < 0.003, seen
 
