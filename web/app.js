@@ -40,6 +40,7 @@ const log = new EventLog({
 const live = new LiveView(
   {
     video: $("live-video"),
+    replay: $("stage-replay"),
     state: $("live-state"),
     overlay: $("live-overlay"),
     message: $("live-message"),
@@ -63,10 +64,14 @@ const replay = new ReplayPanel(
     percent: $("replay-percent"),
     detail: $("replay-detail"),
     result: $("replay-result"),
-    video: $("replay-video"),
+    where: $("replay-where"),
     link: $("replay-link"),
   },
-  { onError: showError },
+  {
+    onError: showError,
+    // a closed session's stage is free: the replay plays there
+    onDone: (result) => live.showReplay(result.url),
+  },
 );
 
 // ------------------------------------------------------------------------------ service
@@ -176,7 +181,8 @@ function showAvatar(version) {
   const e = a.emotion || {};
   $("fact-emotion").textContent = e.emotion ? `${e.emotion} ${Number(e.intensity).toFixed(2)}` : "–";
   $("fact-voice").textContent = a.voice ? a.voice.voice_id : "default";
-  $("fact-look").textContent = a.preset_id || a.model_id || "classic";
+  $("fact-look").textContent = a.preset_id || "custom";
+  $("fact-model").textContent = a.model_id || "classic";
   for (const button of $("emotions").children) {
     button.setAttribute("aria-pressed", String(button.dataset.emotion === e.emotion));
   }

@@ -53,7 +53,8 @@ export async function connectLive(sessionId, { onConnectionState } = {}) {
 /** The live panel: a <video>, its state badge and overlay, size, frame rate, audio level. */
 export class LiveView {
   constructor(els, { onError }) {
-    this.els = els; // {video, state, overlay, message, toggle, mute, size, fps, latency, level}
+    // {video, replay, state, overlay, message, toggle, mute, size, fps, latency, level}
+    this.els = els;
     this.onError = onError;
     this.sessionId = null;
     this.pc = null;
@@ -69,6 +70,7 @@ export class LiveView {
 
   /** The session to show (null: none); closes what was open. */
   async setSession(sessionId, { active = false, autostart = true } = {}) {
+    if (sessionId !== this.sessionId) this.hideReplay();
     if (sessionId !== this.sessionId || !active) await this.stop({ quiet: true });
     this.sessionId = sessionId;
     this.active = active;
@@ -84,8 +86,29 @@ export class LiveView {
     }
   }
 
+  /** A closed session's replay on the stage (returns whether it is shown). */
+  showReplay(url) {
+    if (this.pc || this.active) return false;
+    const replay = this.els.replay;
+    replay.src = url;
+    replay.hidden = false;
+    this.hideOverlay();
+    this.setState("replay");
+    return true;
+  }
+
+  hideReplay() {
+    const replay = this.els.replay;
+    if (replay.hidden) return;
+    replay.pause();
+    replay.removeAttribute("src");
+    replay.load();
+    replay.hidden = true;
+  }
+
   async start() {
     if (!this.sessionId || this.pc) return;
+    this.hideReplay();
     const generation = ++this.generation;
     const sessionId = this.sessionId;
     this.setState("connecting");
@@ -257,7 +280,12 @@ export class LiveView {
     badge.textContent = state;
     badge.className =
       "badge " +
-      ({ live: "badge-live", connecting: "badge-warn", interrupted: "badge-bad" }[state] ||
+      ({
+        live: "badge-live",
+        connecting: "badge-warn",
+        interrupted: "badge-bad",
+        replay: "badge-accent",
+      }[state] ||
         "badge-muted");
     this.els.video.dataset.state = state;
   }

@@ -6,9 +6,10 @@ import { api } from "./api.js";
 const POLL_MS = 500;
 
 export class ReplayPanel {
-  constructor(els, { onError }) {
-    this.els = els; // {button, status, meter, bar, fill, percent, detail, result, video, link}
+  constructor(els, { onError, onDone }) {
+    this.els = els; // {button, status, meter, bar, fill, percent, detail, result, where, link}
     this.onError = onError;
+    this.onDone = onDone;
     this.sessionId = null;
     this.jobId = null;
     this.ws = null;
@@ -27,7 +28,6 @@ export class ReplayPanel {
     this.els.meter.hidden = true;
     this.els.detail.hidden = true;
     this.els.result.hidden = true;
-    this.els.video.removeAttribute("src");
     this.setStatus("idle", "badge-muted");
   }
 
@@ -134,8 +134,8 @@ export class ReplayPanel {
     this.els.link.href = result.url;
     this.els.link.download = `${this.sessionId}.mp4`;
     this.els.link.textContent = `Download MP4 · ${mb} MB`;
-    this.els.video.src = result.url;
     this.els.result.hidden = false;
+    this.els.where.hidden = !this.onDone?.(result);
   }
 
   fail(message) {

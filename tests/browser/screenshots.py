@@ -19,7 +19,7 @@ from playwright.async_api import async_playwright, expect
 from tests.browser.chromium import launch
 from tests.browser.console import ConsolePage
 
-VIEWPORT = {"width": 1440, "height": 1000}
+VIEWPORT = {"width": 1440, "height": 1200}
 SENTENCE = (
     "Hello, and thanks for joining me today. I'd like to start with your last project: "
     "what were you responsible for, and what are you proudest of?"
@@ -61,15 +61,17 @@ async def take(base: str, out: Path) -> list[Path]:
         shots.append(out / "console-error.png")
         await page.screenshot(path=shots[-1], clip={"x": 0, "y": 0, "width": 1440, "height": 560})
         await console.banners().first.locator(".banner-close").click()
+        await page.fill("#speak-text", SENTENCE)
 
         await console.close_session()
         await page.click("#replay")
         await expect(page.locator("#replay-status")).to_have_text("done", timeout=120_000)
-        await page.locator("#replay-video").evaluate(
+        await page.locator("#stage-replay").evaluate(
             "v => new Promise(r => { v.currentTime = 2.2; v.onseeked = r; })"
         )
         await page.mouse.move(0, 0)
         await page.evaluate("window.scrollTo(0, 0)")
+        await asyncio.sleep(0.6)  # the stage's overlay fades out
         shots.append(out / "console-replay.png")
         await page.screenshot(path=shots[-1])
 
