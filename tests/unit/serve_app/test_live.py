@@ -124,8 +124,11 @@ _MDNS_OFFER = (
 
 def test_mdns_candidates_are_dropped_and_others_kept() -> None:
     assert mdns_candidates(_MDNS_OFFER) == 1
-    kept = drop_mdns_candidates(_MDNS_OFFER)
+    kept = drop_mdns_candidates(_MDNS_OFFER + "a=end-of-candidates\r\n")
     assert mdns_candidates(kept) == 0 and "127.0.0.1 51001" in kept
+    assert "end-of-candidates" not in kept  # the peer's checks are still awaited
+    plain = "v=0\r\na=candidate:2 1 udp 1 127.0.0.1 5 typ host\r\na=end-of-candidates\r\n"
+    assert drop_mdns_candidates(plain) == plain
 
 
 def test_ice_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -314,3 +317,44 @@ async def test_an_offer_without_video_is_refused(loopback: None) -> None:
         await stream.answer("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=nonsense\r\n")
     await pc.close()
     executor.shutdown()
+
+
+@pytest.mark.timeout(60)
+async def test_an_offer_with_only_mdns_candidates_still_connects(loopback: None) -> None:
+    """Chromium's host candidates are ``<uuid>.local`` names: dropped, and the browser's
+    connectivity checks make it known (peer-reflexive), as with a real browser."""
+    entities = _Entities()
+    await entities.avatar.activate()
+    await entities.session.activate()
+    await entities.session.execute(StartSession(avatar_id="ada", ttl_seconds=600))
+
+    async def on_end(_: LiveStream) -> None:
+        return None
+
+    executor = ThreadPoolExecutor(1)
+    stream = LiveStream(
+        session_id="s1",
+        avatar_id="ada",
+        avatar=entities.avatar.state,
+        avatar_version=entities.avatar.state.version,
+        session_version=entities.session.state.version,
+        options=LiveOptions(width=128, height=128),
+        seed=1,
+        settings=Settings(),
+        source=entities,
+        load_clip=lambda _: None,
+        executor=executor,
+        on_end=on_end,
+    )
+    viewer = LiveViewer()
+    try:
+        offer = (await viewer.offer())["sdp"]
+        hidden = offer.replace(" 127.0.0.1 ", " 0f4a1c2e-5b6d-4e7f-8a9b-0c1d2e3f4a5b.local ")
+        assert mdns_candidates(hidden) >= 1 and " 127.0.0.1 " not in hidden.split("a=end")[0]
+        await viewer.accept({"sdp": await stream.answer(hidden), "type": "answer"})
+        frames = await viewer.wait_for("video", 3, timeout=30)
+        assert frames[0].width == 128 and stream.state == "connected"
+    finally:
+        await stream.end("test over")
+        await viewer.close()
+        executor.shutdown()
