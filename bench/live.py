@@ -7,12 +7,13 @@ Figures, against the targets of issue 12:
   stream; streams per core = 1 / that.
 - Offer -> first decoded frame: from posting the offer (the viewer's offer already made, as
   a page does before it posts) to the first frame decoded by the viewer.
-- Speech A/V offset: the mouth's opening against the audio's onset, as received: both onsets
-  (threshold crossings, interpolated) taken on the sender's clock through the RTCP sender
-  reports, as a browser's lip sync does; minus the same difference in the source (the
-  utterance's recorded track drawn locally, its stored WAV), which is the lip-sync model's own
-  lead and not transport. Positive: the picture is late. The arrival-time difference (no lip
-  sync; aiortc's audio jitter buffer holds audio back) is printed alongside.
+- Speech A/V offset: the lag that best lines up the mouth's opening (mouth-region change in
+  the decoded frames) with the audio's envelope (cross-correlation), as received, with both
+  on the sender's clock through the RTCP sender reports, as a browser's lip sync does; minus
+  the same lag in the source (the utterance's recorded track drawn locally, its stored WAV),
+  which is the lip-sync model's own lead and not transport. Positive: the picture is late.
+  The same on arrival times (no lip sync; aiortc's audio jitter buffer holds audio back) is
+  printed alongside.
 - Interrupt -> closed mouth: from sending ``speak/interrupt`` to the first decoded frame from
   which the mouth stays closed.
 
@@ -103,21 +104,37 @@ def proc_cpu_s(pid: int) -> float:
 # ---------------------------------------------------------------------------- analysis
 
 
-def crossing(times: Sequence[float], values: Sequence[float], level: float) -> float | None:
-    """When ``values`` first rise through ``level`` (linear interpolation between samples)."""
-    for i in range(1, len(values)):
-        if values[i - 1] < level <= values[i]:
-            u = (level - values[i - 1]) / (values[i] - values[i - 1])
-            return times[i - 1] + u * (times[i] - times[i - 1])
-    return None
-
-
 def mouth_scores(frames: Sequence[Received], closed: np.ndarray) -> list[float]:
     return [float(np.abs(f.mouth - closed).mean()) for f in frames if f.mouth is not None]
 
 
-def onset(times: Sequence[float], values: Sequence[float], fraction: float = 0.3) -> float | None:
-    return crossing(times, values, fraction * max(values)) if values else None
+def xcorr_lag_ms(
+    mouth_t: Sequence[float],
+    mouth: Sequence[float],
+    audio_t: Sequence[float],
+    audio: Sequence[float],
+    max_lag_ms: float = 300.0,
+) -> float | None:
+    """The lag (ms) of the mouth signal behind the audio envelope that best lines them up
+    (cross-correlation on a 5 ms grid; positive: the mouth comes later)."""
+    if len(mouth) < 5 or len(audio) < 5:
+        return None
+    start = max(mouth_t[0], audio_t[0])
+    end = min(mouth_t[-1], audio_t[-1])
+    if end - start < 0.5:
+        return None
+    grid = np.arange(start, end, 0.005)
+    m = np.interp(grid, mouth_t, mouth)
+    a = np.interp(grid, audio_t, audio)
+    m, a = (m - m.mean()) / (m.std() or 1.0), (a - a.mean()) / (a.std() or 1.0)
+    best, best_lag = -np.inf, 0
+    steps = round(max_lag_ms / 5.0)
+    for k in range(-steps, steps + 1):
+        score = float(np.dot(m[max(0, k) : len(m) + min(0, k)], a[max(0, -k) : len(a) - max(0, k)]))
+        score /= len(m) - abs(k)
+        if score > best:
+            best, best_lag = score, k
+    return 5.0 * best_lag
 
 
 def reference_lag_ms(event: SpeechStarted, wav_bytes: bytes) -> float:
@@ -136,15 +153,19 @@ def reference_lag_ms(event: SpeechStarted, wav_bytes: bytes) -> float:
 
     closed = luma(track[0])
     scores = [float(np.abs(luma(p) - closed).mean()) for p in track]
-    mouth_at = onset(list(track.times_ms), scores)
     with wave.open(io.BytesIO(wav_bytes)) as w:
         rate = w.getframerate()
         pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float64)
     step = rate // 50
     levels = [float(np.abs(pcm[i : i + step]).mean()) for i in range(0, len(pcm) - step, step)]
-    audio_at = onset([20.0 * (i + 1) for i in range(len(levels))], levels)
-    assert mouth_at is not None and audio_at is not None
-    return mouth_at - audio_at
+    lag = xcorr_lag_ms(
+        [t / 1000.0 for t in track.times_ms],
+        scores,
+        [0.02 * i for i in range(len(levels))],  # a frame's time is its first sample's
+        levels,
+    )
+    assert lag is not None
+    return lag
 
 
 def received_lags_ms(
@@ -166,9 +187,14 @@ def received_lags_ms(
                 continue
         else:
             vt, at = [f.arrived for f in video], [a.arrived for a in audio]
-        m = onset([float(t) for t in vt if t is not None], scores)
-        a = onset([float(t) for t in at if t is not None], levels)
-        out.append(None if m is None or a is None else 1000.0 * (m - a))
+        out.append(
+            xcorr_lag_ms(
+                [float(t) for t in vt if t is not None],
+                scores,
+                [float(t) for t in at if t is not None],
+                levels,
+            )
+        )
     return out[0], out[1]
 
 
