@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.mediastreams import MediaStreamError
 
 from actors.avatar import AvatarAggregate
 from actors.commands import (
@@ -358,3 +359,43 @@ async def test_an_offer_with_only_mdns_candidates_still_connects(loopback: None)
         await stream.end("test over")
         await viewer.close()
         executor.shutdown()
+
+
+# ---------------------------------------------------------------------------- tracks
+
+
+async def test_tracks_stamp_frames_from_one_clock_and_skip_when_late() -> None:
+    """Frames are due on the stream's clock; a fake clock already past them never sleeps."""
+    from av import VideoFrame
+
+    from media.live import LiveScene
+    from serve_app.live.tracks import AUDIO_SAMPLES, SceneAudioTrack, SceneVideoTrack
+
+    clock = Clock(100.0)
+    scene = LiveScene(AvatarState(), fps=30, seed=1)
+    drawn: list[int] = []
+
+    def draw(index: int) -> VideoFrame:
+        drawn.append(index)
+        scene.frame(index)
+        return VideoFrame(16, 16, "yuv420p")
+
+    with ThreadPoolExecutor(1) as executor:
+        video = SceneVideoTrack(draw, 30, origin=99.0, executor=executor, clock=clock)
+        audio = SceneAudioTrack(scene, origin=99.0, clock=clock)
+        first = await video.recv()
+        assert first.pts == 30 * 3000 and drawn == [30]  # 1 s in: frame 30, at 90 kHz
+        second = await video.recv()
+        assert second.pts == 31 * 3000
+        clock.now += 1.0  # a stall: frames 32..59 are stale
+        third = await video.recv()
+        assert drawn[-1] == 60 and third.pts == 60 * 3000 and video.stats.skipped == 28
+        a1, a2 = await audio.recv(), await audio.recv()
+        assert (a1.pts, a2.pts) == (100 * AUDIO_SAMPLES, 101 * AUDIO_SAMPLES)  # 2 s in
+        assert a1.sample_rate == 48_000 and a1.samples == AUDIO_SAMPLES
+        assert scene.audio_until == 102 * AUDIO_SAMPLES
+        assert video.stats.frames == 3 and audio.stats.frames == 2
+        video.stop()
+        audio.stop()
+        with pytest.raises(MediaStreamError):
+            await video.recv()
