@@ -158,7 +158,7 @@ class Live:
     # ------------------------------------------------------------------ internals
 
     def _status(self, stream: LiveStream) -> dict[str, Any]:
-        return {**stream.status(), "replica": self.replica}
+        return {**stream.status(), "replica": self.replica, "pid": os.getpid()}
 
     def _load_clip(self, event: SpeechStarted) -> PcmAudio | None:
         """The utterance's stored WAV (what ``speak`` recorded); spoken again from its text

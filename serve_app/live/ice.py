@@ -62,9 +62,15 @@ def configure_process(settings: Settings) -> None:
 
 
 def drop_mdns_candidates(sdp: str) -> str:
-    """``sdp`` without its ``xxxx.local`` host candidates (see the module docstring)."""
+    """``sdp`` without its ``xxxx.local`` host candidates (see the module docstring).
+
+    When any is dropped, so is ``a=end-of-candidates``: ICE then keeps listening for the
+    peer's checks (aioice gives up at once on a finished, empty candidate list)."""
     lines = sdp.splitlines()
     kept = [line for line in lines if not _MDNS_CANDIDATE.match(line)]
+    if len(kept) == len(lines):
+        return sdp
+    kept = [line for line in kept if line.strip() != "a=end-of-candidates"]
     return "\r\n".join(kept) + "\r\n"
 
 

@@ -33,6 +33,7 @@ from events.session import SessionClosed, SessionExpired
 from media.face import FaceRig, RenderOptions
 from media.live import LiveScene
 from media.video import PcmAudio
+from serve_app.live import codecs
 from serve_app.live.ice import configuration, drop_mdns_candidates
 from serve_app.live.tracks import SceneAudioTrack, SceneVideoTrack
 from serve_app.settings import Settings
@@ -125,6 +126,7 @@ class LiveStream:
         clock: Clock = time.monotonic,
         wall: Clock = time.time,
     ) -> None:
+        codecs.install()
         self.session_id = session_id
         self.avatar_id = avatar_id
         self.options = options

@@ -64,6 +64,8 @@ class _Track:
     frames: list[Received] = field(default_factory=list)
     reports: list[tuple[float, int]] = field(default_factory=list)
     """Sender reports: (sender wall time, RTP timestamp)."""
+    origin: int | None = None
+    """RTP timestamp of the first packet (aiortc's decoded frames count from it)."""
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -114,12 +116,12 @@ class LiveViewer:
     # ------------------------------------------------------------------ measurements
 
     def sender_time(self, kind: str, pts: int) -> float | None:
-        """The sender's wall time of RTP timestamp ``pts`` (from its latest report)."""
-        reports = self.tracks[kind].reports
-        if not reports:
+        """The sender's wall time of a decoded frame's ``pts`` (from its latest report)."""
+        track = self.tracks[kind]
+        if not track.reports or track.origin is None:
             return None
-        wall, rtp = reports[-1]
-        delta = (pts - rtp) & 0xFFFFFFFF
+        wall, rtp = track.reports[-1]
+        delta = (track.origin + pts - rtp) & 0xFFFFFFFF
         if delta >= 1 << 31:
             delta -= 1 << 32
         return wall + delta / _CLOCK_RATES[kind]
@@ -153,8 +155,17 @@ class LiveViewer:
             into.arrived.set()
 
     def _listen_reports(self, receiver: RTCRtpReceiver, into: _Track) -> None:
-        """Keep the sender reports the receiver is handed (aiortc keeps no mapping itself)."""
+        """Keep the sender reports the receiver is handed and the first RTP timestamp (aiortc
+        keeps no mapping to the sender's clock, and its decoded frames count from there)."""
         handle = receiver._handle_rtcp_packet
+        handle_rtp = receiver._handle_rtp_packet
+
+        async def first_rtp(packet: Any, arrival_time_ms: int) -> None:
+            if into.origin is None:
+                into.origin = packet.timestamp
+            await handle_rtp(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = first_rtp  # type: ignore[method-assign]
 
         async def handle_rtcp(packet: Any) -> None:
             if isinstance(packet, RtcpSrPacket):

@@ -29,6 +29,9 @@ pytestmark = [
     pytest.mark.timeout(240),
 ]
 
+NOISE = 3.5
+"""Mean luma change of a still mouth region between decoded VP8 frames stays below this (the
+encoder keeps refining a picture for a while after it moved); speech moves it far more."""
 SPEECH = (
     "Thanks for joining me today. Let us talk about the payments platform you built, "
     "how you planned the migration, and what you would do differently next time."
@@ -147,7 +150,7 @@ async def test_speech_moves_the_mouth_and_sounds_until_interrupted(
     quiet_from = time.monotonic()
     await asyncio.sleep(1.0)
     quiet = changes(since(viewer.video, quiet_from))
-    assert max(quiet) < 2.0, f"a still, silent face: mouth changes {max(quiet):.2f}"
+    assert max(quiet) < NOISE, f"a still, silent face: mouth changes {max(quiet):.2f}"
 
     status, said, _ = await call(http, "POST", f"{service.api}/{aid}/speak", {"text": SPEECH})
     assert status == 200, said
@@ -159,7 +162,7 @@ async def test_speech_moves_the_mouth_and_sounds_until_interrupted(
     )
     await asyncio.sleep(2.0)
     speaking = changes(since(viewer.video, spoke_at))
-    assert max(speaking) > 8.0, f"the mouth moves while speaking: {max(speaking):.2f}"
+    assert max(speaking) > 3 * NOISE, f"the mouth moves while speaking: {max(speaking):.2f}"
     assert (await live_status(http, service, sid))["status"]["speaking"] == said["utterance_id"]
 
     status, cut, _ = await call(http, "POST", f"{service.api}/{aid}/speak/interrupt")
@@ -169,11 +172,11 @@ async def test_speech_moves_the_mouth_and_sounds_until_interrupted(
     await asyncio.sleep(1.5)
     assert all(a.level == 0.0 for a in since(viewer.audio, after)), "silence after interrupt"
     still = changes(since(viewer.video, after))
-    assert len(still) > 20 and max(still) < 2.0, f"mouth still after interrupt: {max(still):.2f}"
+    assert len(still) > 20 and max(still) < NOISE, f"mouth still after interrupt: {max(still):.2f}"
     closed = since(viewer.video, after)[-1].mouth
     resting = since(viewer.video, quiet_from)[0].mouth
     assert closed is not None and resting is not None
-    assert float(np.abs(closed - resting).mean()) < 2.0, "the mouth closed as before speaking"
+    assert float(np.abs(closed - resting).mean()) < NOISE, "the mouth closed as before speaking"
 
 
 async def test_delete_ends_the_stream_and_again_is_fine(

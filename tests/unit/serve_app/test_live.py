@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
+from aiortc.mediastreams import MediaStreamError
 
 from actors.avatar import AvatarAggregate
 from actors.commands import (
@@ -124,8 +125,11 @@ _MDNS_OFFER = (
 
 def test_mdns_candidates_are_dropped_and_others_kept() -> None:
     assert mdns_candidates(_MDNS_OFFER) == 1
-    kept = drop_mdns_candidates(_MDNS_OFFER)
+    kept = drop_mdns_candidates(_MDNS_OFFER + "a=end-of-candidates\r\n")
     assert mdns_candidates(kept) == 0 and "127.0.0.1 51001" in kept
+    assert "end-of-candidates" not in kept  # the peer's checks are still awaited
+    plain = "v=0\r\na=candidate:2 1 udp 1 127.0.0.1 5 typ host\r\na=end-of-candidates\r\n"
+    assert drop_mdns_candidates(plain) == plain
 
 
 def test_ice_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -314,3 +318,84 @@ async def test_an_offer_without_video_is_refused(loopback: None) -> None:
         await stream.answer("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=nonsense\r\n")
     await pc.close()
     executor.shutdown()
+
+
+@pytest.mark.timeout(60)
+async def test_an_offer_with_only_mdns_candidates_still_connects(loopback: None) -> None:
+    """Chromium's host candidates are ``<uuid>.local`` names: dropped, and the browser's
+    connectivity checks make it known (peer-reflexive), as with a real browser."""
+    entities = _Entities()
+    await entities.avatar.activate()
+    await entities.session.activate()
+    await entities.session.execute(StartSession(avatar_id="ada", ttl_seconds=600))
+
+    async def on_end(_: LiveStream) -> None:
+        return None
+
+    executor = ThreadPoolExecutor(1)
+    stream = LiveStream(
+        session_id="s1",
+        avatar_id="ada",
+        avatar=entities.avatar.state,
+        avatar_version=entities.avatar.state.version,
+        session_version=entities.session.state.version,
+        options=LiveOptions(width=128, height=128),
+        seed=1,
+        settings=Settings(),
+        source=entities,
+        load_clip=lambda _: None,
+        executor=executor,
+        on_end=on_end,
+    )
+    viewer = LiveViewer()
+    try:
+        offer = (await viewer.offer())["sdp"]
+        hidden = offer.replace(" 127.0.0.1 ", " 0f4a1c2e-5b6d-4e7f-8a9b-0c1d2e3f4a5b.local ")
+        assert mdns_candidates(hidden) >= 1 and " 127.0.0.1 " not in hidden.split("a=end")[0]
+        await viewer.accept({"sdp": await stream.answer(hidden), "type": "answer"})
+        frames = await viewer.wait_for("video", 3, timeout=30)
+        assert frames[0].width == 128 and stream.state == "connected"
+    finally:
+        await stream.end("test over")
+        await viewer.close()
+        executor.shutdown()
+
+
+# ---------------------------------------------------------------------------- tracks
+
+
+async def test_tracks_stamp_frames_from_one_clock_and_skip_when_late() -> None:
+    """Frames are due on the stream's clock; a fake clock already past them never sleeps."""
+    from av import VideoFrame
+
+    from media.live import LiveScene
+    from serve_app.live.tracks import AUDIO_SAMPLES, SceneAudioTrack, SceneVideoTrack
+
+    clock = Clock(100.0)
+    scene = LiveScene(AvatarState(), fps=30, seed=1)
+    drawn: list[int] = []
+
+    def draw(index: int) -> VideoFrame:
+        drawn.append(index)
+        scene.frame(index)
+        return VideoFrame(16, 16, "yuv420p")
+
+    with ThreadPoolExecutor(1) as executor:
+        video = SceneVideoTrack(draw, 30, origin=99.0, executor=executor, clock=clock)
+        audio = SceneAudioTrack(scene, origin=99.0, clock=clock)
+        first = await video.recv()
+        assert first.pts == 30 * 3000 and drawn == [30]  # 1 s in: frame 30, at 90 kHz
+        second = await video.recv()
+        assert second.pts == 31 * 3000
+        clock.now += 1.0  # a stall: frames 32..59 are stale
+        third = await video.recv()
+        assert drawn[-1] == 60 and third.pts == 60 * 3000 and video.stats.skipped == 28
+        a1, a2 = await audio.recv(), await audio.recv()
+        assert (a1.pts, a2.pts) == (100 * AUDIO_SAMPLES, 101 * AUDIO_SAMPLES)  # 2 s in
+        assert a1.sample_rate == 48_000 and a1.samples == AUDIO_SAMPLES
+        assert scene.audio_until == 102 * AUDIO_SAMPLES
+        assert video.stats.frames == 3 and audio.stats.frames == 2
+        video.stop()
+        audio.stop()
+        with pytest.raises(MediaStreamError):
+            await video.recv()
