@@ -37,7 +37,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 ## Benchmarks: print figures and append them to bench/RESULTS.md (capacity takes ~15 min).
-bench: $(STAMP)
+bench: $(STAMP) $(CHROMIUM)
 	$(PY) -m bench.journal
 	$(PY) -m bench.speech_media
 	$(PY) -m bench.render_media
@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) -m bench.speech
 	$(PY) -m bench.render
 	$(PY) -m bench.assets
+	$(PY) -m bench.live_browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info data/bench

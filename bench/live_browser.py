@@ -47,18 +47,21 @@ async def measure(base: str, runs: int) -> tuple[list[float], list[float], list[
             await expect(video).to_have_attribute(
                 "data-offer-to-first-frame-ms", _DIGITS, timeout=FIRST_FRAME_TIMEOUT_MS
             )
-            return (
-                float(await video.get_attribute("data-offer-to-first-frame-ms") or "nan"),
-                float(await video.get_attribute("data-offer-to-answer-ms") or "nan"),
+            frame_ms, answer_ms = await video.evaluate(
+                "v => [Number(v.dataset.offerToFirstFrameMs), Number(v.dataset.offerToAnswerMs)]"
             )
+            return float(frame_ms), float(answer_ms)
 
+        forget = "v => { delete v.dataset.offerToFirstFrameMs; delete v.dataset.offerToAnswerMs; }"
         for _ in range(runs):
+            await video.evaluate(forget)  # the last run's figures stay until the next offer
             await page.click("#start-session")  # a new session; the console goes live at once
             frame_ms, answer_ms = await timed()
             first.append(frame_ms)
             answer.append(answer_ms)
             await page.click("#live-toggle")  # stop
             await expect(page.locator("#live-state")).to_have_text("offline")
+            await video.evaluate(forget)
             await page.click("#live-toggle")  # and again, same session
             again.append((await timed())[0])
         await browser.close()
@@ -89,10 +92,14 @@ async def main_async(args: argparse.Namespace) -> None:
         ("offer -> first decoded frame, stop then go live again: p50 / p95 / max ms", fmt(again)),
     ]
     load = os.getloadavg()[0]
+    raw = "; ".join(
+        f"{name}: {', '.join(f'{v:.0f}' for v in values)}"
+        for name, values in (("first frame", first), ("answer", answer), ("again", again))
+    )
     notes = (
         f"Headless Debian Chromium on the same machine as {where}; the console measures in the "
         "page (performance.now() before createOffer, requestVideoFrameCallback for the first "
-        f"frame). Load average at the end: {load:.1f}."
+        f"frame). Load average at the end: {load:.1f}. Each run, ms: {raw}."
     )
     report("Live video in the browser (WebRTC, console)", rows, notes, save=not args.no_record)
 

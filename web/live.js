@@ -169,6 +169,8 @@ export class LiveView {
     this.pc = null;
     this.stopAudio();
     this.els.video.srcObject = null;
+    delete this.els.video.dataset.offerToFirstFrameMs;
+    delete this.els.video.dataset.offerToAnswerMs;
     this.els.mute.disabled = true;
     this.els.toggle.textContent = "Go live";
     this.els.toggle.disabled = !(this.sessionId && this.active);
