@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import aiohttp
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from tests.browser.console import ConsolePage
 from tests.browser.probes import MOUTH_BOX, SAMPLES, SET_PHASE, START, phases
-from tests.integration.helpers import call
+from tests.integration.helpers import call, new_id
 from tests.service import Service
+from tests.waiting import until
 
 pytestmark = [pytest.mark.configurations("dedicated"), pytest.mark.timeout(180)]
 
@@ -130,3 +132,44 @@ async def test_stop_go_live_and_close_end_the_stream(
     await expect(page.locator("#live-toggle")).to_be_disabled()
     status, live, _ = await call(http, "GET", live_url)
     assert status == 200 and not live["live"], live
+
+
+def readme_attach_live() -> str:
+    """The ``attachLive`` function of the README's snippet, as written there."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    match = re.search(r"\nasync function attachLive\(.*?\n}\n", readme, re.DOTALL)
+    assert match, "README.md has no attachLive snippet"
+    return match.group(0)
+
+
+async def test_the_readme_snippet_plays_a_session_on_a_pages_own_video(
+    page: Page, service: Service, http: aiohttp.ClientSession
+) -> None:
+    api = service.api
+    status, session, _ = await call(http, "POST", f"{api}/session", {"avatar_id": new_id("doc")})
+    assert status == 200, session
+    session_id = session["session_id"]
+    await page.goto(f"{service.base}/health")  # any page of the service's origin
+    played = await page.evaluate(
+        f"""async (sessionId) => {{
+            const API = "/api/v1/avatars";
+            {readme_attach_live()}
+            const video = document.createElement("video");
+            video.autoplay = true;
+            video.playsInline = true;
+            document.body.append(video);
+            const stop = await attachLive(video, sessionId);
+            await new Promise((frame) => video.requestVideoFrameCallback(frame));
+            const size = [video.videoWidth, video.videoHeight, video.srcObject.getTracks().length];
+            stop();
+            return size;
+        }}""",
+        session_id,
+    )
+    assert played == [512, 512, 2]
+
+    async def ended() -> bool:
+        _, live, _ = await call(http, "GET", f"{api}/session/{session_id}/live")
+        return not live["live"]
+
+    await until(ended, timeout=10, interval=0.2, what="the stream ended by the snippet's stop()")
