@@ -395,7 +395,7 @@ function onStreamState(stream, s, detail) {
     reconnecting: ["reconnecting", "badge-warn"],
     ended: ["ended", "badge-muted"],
     missing: ["not found", "badge-bad"],
-    closed: ["closed", "badge-muted"],
+    closed: ["not connected", "badge-muted"],
   };
   if (stream === state.stream || !state.stream) {
     const [text, cls] = labels[s] || [s, "badge-muted"];

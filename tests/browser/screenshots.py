@@ -67,7 +67,7 @@ async def take(base: str, out: Path) -> list[Path]:
         await page.click("#replay")
         await expect(page.locator("#replay-status")).to_have_text("done", timeout=120_000)
         await page.locator("#stage-replay").evaluate(
-            "v => new Promise(r => { v.currentTime = 2.2; v.onseeked = r; })"
+            "v => new Promise(r => { v.currentTime = 3.6; v.onseeked = r; })"
         )
         await page.mouse.move(0, 0)
         await page.evaluate("window.scrollTo(0, 0)")
