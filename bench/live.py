@@ -54,6 +54,10 @@ LINES = [
     "Oh, I am glad you asked about that project.",
     "Absolutely, and how did the team react?",
     "Okay, what would you change next time?",
+    "Well, tell me more about the migration plan.",
+    "I see. Who else was involved in that decision?",
+    "Interesting. How long did the whole rollout take?",
+    "Great, let us move on to the next question.",
 ]
 LONG = (
     "Let me tell you about the way we work here, how the teams are organised, what a normal "
@@ -359,11 +363,14 @@ async def main(save: bool, window_s: float, streams: int) -> None:
             f"{statistics.median(firsts):.2f}, {max(firsts):.2f}",
         ),
         (
-            f"speech A/V offset on the sender's clock (lip sync), ms per utterance "
+            f"speech A/V offset on the sender's clock (lip sync), ms: median (per utterance) "
             f"(target within {TARGETS['av_offset_ms']:.0f}; + = picture late)",
-            fmt_list(offsets),
+            f"{statistics.median(offsets):.0f} ({fmt_list(offsets)})",
         ),
-        ("speech A/V offset on arrival at the aiortc viewer (no lip sync), ms", fmt_list(arrivals)),
+        (
+            "speech A/V offset on arrival at the aiortc viewer (no lip sync), ms: median (each)",
+            f"{statistics.median(arrivals):.0f} ({fmt_list(arrivals)})",
+        ),
         (
             f"interrupt -> closed mouth decoded, ms (target <= {TARGETS['cut_ms']:.0f})",
             fmt_list(cuts),

@@ -147,6 +147,7 @@ class LiveStream:
         self.video = SceneVideoTrack(self._draw, options.fps, self.origin, executor, clock)
         self.audio = SceneAudioTrack(self.scene, self.origin, clock)
         self._render_options = options.render_options()
+        self._traits = avatar.traits
         self._rigs: dict[Traits, FaceRig] = {}
         self._rig_lock = threading.Lock()
         self._versions = {"avatar": avatar_version, "session": session_version}
@@ -204,7 +205,7 @@ class LiveStream:
                 for transceiver in pc.getTransceivers():
                     if transceiver.sender is sender:
                         transceiver.direction = "sendonly"  # what the peer sends is not ours
-        self._executor.submit(self._rig, self.scene.frame(0)[1])  # warm the drawing
+        self._executor.submit(self._rig, self._traits)  # warm the drawing while ICE runs
         try:
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as e:  # e.g. no codec in common

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+from ray.exceptions import RayActorError
 from ray.serve.handle import DeploymentHandle
 
 from actors.remote import live_registry
@@ -61,6 +62,24 @@ class LiveStatus(BaseModel):
         description="fps, measured_fps, frames_sent, audio_frames_sent, codecs, "
         "first_frame_ms, connected_at, end_reason, ... (updated about every second)",
     )
+
+
+_registry_handle: Any = None
+
+
+async def _registry(method: str, *args: Any) -> Any:
+    """Call the live registry (its handle is kept; fetched again if the actor was replaced)."""
+    global _registry_handle  # noqa: PLW0603 - one handle per ingress process
+    for attempt in range(2):
+        if _registry_handle is None:
+            _registry_handle = live_registry()
+        try:
+            return await getattr(_registry_handle, method).remote(*args)
+        except RayActorError:
+            _registry_handle = None
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _live(gw: Gateway) -> DeploymentHandle[Any]:
@@ -114,9 +133,8 @@ async def start_live(session_id: SessionId, body: LiveOffer, gw: GatewayDep) -> 
         "antialiasing": config.antialiasing,
     }
     key = live_key(gw.tenant, session_id)
-    registry = live_registry()
-    if await registry.holder.remote(key) is not None:  # a reload: the new offer wins
-        await registry.stop.remote(key)
+    if await _registry("holder", key) is not None:  # a reload: the new offer wins
+        await _registry("stop", key)
     out: dict[str, Any] = {}
     for _ in range(_OFFER_ATTEMPTS):  # a full replica refuses; Serve may pick another
         out = await _live(gw).offer.remote(
@@ -138,7 +156,7 @@ async def start_live(session_id: SessionId, body: LiveOffer, gw: GatewayDep) -> 
 
 
 async def _status(gw: Gateway, session_id: str) -> LiveStatus:
-    status = await live_registry().status.remote(live_key(gw.tenant, session_id))
+    status = await _registry("status", live_key(gw.tenant, session_id))
     if status is None:
         return LiveStatus(session_id=session_id, live=False, state="none")
     return LiveStatus(
@@ -163,5 +181,5 @@ async def live_status(session_id: SessionId, gw: GatewayDep) -> LiveStatus:
 )
 async def stop_live(session_id: SessionId, gw: GatewayDep) -> LiveStatus:
     await gw.require_session(session_id)
-    await live_registry().stop.remote(live_key(gw.tenant, session_id))
+    await _registry("stop", live_key(gw.tenant, session_id))
     return await _status(gw, session_id)
