@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Debian's Chromium, driven by the browser tests (tests/browser) through Playwright
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: install serve test test-unit lint bench clean
 
@@ -18,8 +20,11 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(VENV)/bin/avatar-service serve
 
-## Run the whole test suite (unit, contracts, integration).
-test: $(STAMP)
+$(CHROMIUM):
+	bash .ci/install-chromium
+
+## Run the whole test suite (unit, contracts, integration, browser).
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest
 
 ## Only the fast tests that never start Ray.
@@ -32,7 +37,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 ## Benchmarks: print figures and append them to bench/RESULTS.md (capacity takes ~15 min).
-bench: $(STAMP)
+bench: $(STAMP) $(CHROMIUM)
 	$(PY) -m bench.journal
 	$(PY) -m bench.speech_media
 	$(PY) -m bench.render_media
@@ -41,6 +46,7 @@ bench: $(STAMP)
 	$(PY) -m bench.speech
 	$(PY) -m bench.render
 	$(PY) -m bench.assets
+	$(PY) -m bench.live_browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info data/bench

@@ -27,6 +27,7 @@ from actors.avatar import AvatarAggregate
 from actors.config import EntityConfig
 from actors.entity import EntityRuntime
 from actors.hosting import EntityHost
+from actors.live import LiveRegistryCore
 from actors.naming import NAMESPACE, Kind, actor_name, stream_id
 from actors.session import SessionAggregate
 from events.factory import open_journal
@@ -35,6 +36,7 @@ from events.journal import Journal
 log = logging.getLogger(__name__)
 
 REGISTRY_NAME = "entity-registry"
+LIVE_REGISTRY_NAME = "live-registry"
 TOUCH_EVERY_S = 1.0
 
 _journals: dict[str, Journal] = {}
@@ -301,10 +303,23 @@ HOST_OPTIONS: dict[str, Any] = {
 }
 
 REGISTRY_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": -1, "lifetime": "detached"}
+LIVE_REGISTRY_OPTIONS: dict[str, Any] = {
+    **REGISTRY_OPTIONS,
+    "max_concurrency": 10_000,  # every Live replica's poll and every stop wait here
+}
 
 AvatarActor = ray.remote(**ENTITY_OPTIONS)(AvatarActorImpl)
 SessionActor = ray.remote(**ENTITY_OPTIONS)(SessionActorImpl)
 EntityRegistry = ray.remote(**REGISTRY_OPTIONS)(EntityRegistryImpl)
 EntityHostActor = ray.remote(**HOST_OPTIONS)(EntityHostActorImpl)
+LiveRegistry = ray.remote(**LIVE_REGISTRY_OPTIONS)(LiveRegistryCore)
+
+
+def live_registry() -> Any:
+    """The live-stream registry actor (created by the first process that asks)."""
+    return LiveRegistry.options(
+        name=LIVE_REGISTRY_NAME, namespace=NAMESPACE, get_if_exists=True
+    ).remote()
+
 
 ACTOR_CLASSES: dict[Kind, Any] = {"avatar": AvatarActor, "session": SessionActor}

@@ -19,6 +19,7 @@ from serve_app import gateway, streams
 from serve_app.errors import install_error_handlers
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX
+from serve_app.live.deployment import Live
 from serve_app.metrics import LatencyMiddleware
 from serve_app.renderer import Renderer
 from serve_app.routes import (
@@ -26,6 +27,8 @@ from serve_app.routes import (
     avatars,
     catalog,
     config,
+    console,
+    live,
     models,
     performance,
     render,
@@ -60,10 +63,12 @@ def create_app() -> FastAPI:
     app.include_router(speech.router, prefix=PREFIX)
     app.include_router(voices.router, prefix=PREFIX)
     app.include_router(sessions.router, prefix=PREFIX)
+    app.include_router(live.router, prefix=PREFIX)
     app.include_router(streams.router, prefix=PREFIX)
     for router in (catalog.router, config.router, performance.router):
         app.include_router(router, prefix=PREFIX)
     app.include_router(avatars.router, prefix=PREFIX)
+    app.include_router(console.router)  # the web console at /, its files under /web/
     return app
 
 
@@ -135,9 +140,14 @@ def build_app(args: AppArgs | dict[str, Any]) -> Application:
         max_ongoing_requests=settings.speech_max_ongoing_requests,
         autoscaling_config=settings.speech_autoscaling(),
     )
+    live = Live.options(  # type: ignore[attr-defined]
+        ray_actor_options={"num_cpus": settings.live_num_cpus},
+        autoscaling_config=settings.live_autoscaling(),
+    )
     deployments: dict[str, Application] = {
         "renderer": renderer.bind(config),
         "speech": speech.bind(config),
+        "live": live.bind(config),
     }
     return Ingress.options(  # type: ignore[attr-defined,no-any-return]
         max_ongoing_requests=settings.ingress_max_ongoing_requests

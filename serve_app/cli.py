@@ -59,13 +59,14 @@ def _serve(args: argparse.Namespace) -> int:
     serve.start(http_options={"host": settings.host, "port": settings.port})
     serve.run(build_app(app_args), name="avatar-service", route_prefix="/", blocking=False)
     log.info(
-        "Avatar Service on http://%s:%d (docs: /docs) in %.1f s; journal %s",
+        "Avatar Service on http://%s:%d (console: /, docs: /docs) in %.1f s; journal %s",
         settings.host,
         settings.port,
         time.perf_counter() - t,
         settings.journal_shown,
     )
-    print(f"Avatar Service ready: http://{settings.host}:{settings.port}/docs", flush=True)
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"Avatar Service ready: console {base}/ , API docs {base}/docs", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

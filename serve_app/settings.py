@@ -7,6 +7,7 @@ the CLI's flags override them.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -16,9 +17,20 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from actors.config import EntityConfig
 from actors.naming import DEFAULT_TENANT
+from events.catalog import MAX_FPS, MAX_SIZE, MIN_FPS, MIN_SIZE
 from events.urls import redact_url
 
 ENV_PREFIX = "AVATAR_"
+
+
+class IceServer(BaseModel):
+    """A STUN or TURN server, as ``RTCIceServer`` in a browser."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    urls: str | list[str]
+    username: str | None = None
+    credential: str | None = None
 
 
 class Settings(BaseModel):
@@ -101,6 +113,65 @@ class Settings(BaseModel):
         50 * 1024 * 1024, ge=1, description="Largest client audio /lipsync analyses (then 413)."
     )
 
+    # ------------------------------------------------------------------ live streams (WebRTC)
+    ice_servers: list[IceServer] = Field(
+        default_factory=list,
+        description="STUN/TURN servers offered to live peers: a JSON list of {urls, username, "
+        "credential}. None by default: host candidates work on a LAN and on loopback (aiortc's "
+        "own default, a public STUN server, is never used).",
+    )
+    live_ice_addresses: list[str] = Field(
+        default_factory=list,
+        description="Local addresses a live stream gathers host candidates on (e.g. "
+        '["127.0.0.1"] for a browser on the same machine); empty: every interface but loopback.',
+    )
+    live_mdns: Literal["drop", "resolve"] = Field(
+        "drop",
+        description="Browsers' mDNS host candidates (xxxx.local): drop them (the browser still "
+        "reaches our candidates and is learnt as peer-reflexive) or resolve them by multicast.",
+    )
+    live_fps: int = Field(30, ge=MIN_FPS, le=MAX_FPS, description="Default live frame rate.")
+    live_width: int = Field(512, ge=MIN_SIZE, le=MAX_SIZE, description="Default live width.")
+    live_height: int = Field(512, ge=MIN_SIZE, le=MAX_SIZE, description="Default live height.")
+    live_connect_timeout_s: float = Field(
+        30.0, gt=0, description="A live stream whose peer has not connected by then ends."
+    )
+    live_disconnected_grace_s: float = Field(
+        10.0, gt=0, description="How long a disconnected peer may take to come back."
+    )
+    live_max_duration_s: float = Field(
+        4 * 3600.0, gt=0, description="Longest a live stream lasts (the session may end first)."
+    )
+    live_max_streams_per_replica: int = Field(
+        8, ge=1, description="Live streams one Live replica holds; past it the offer goes on."
+    )
+    live_target_streams_per_replica: float = Field(
+        4.0, gt=0, description="Live streams per replica the autoscaler aims at."
+    )
+    live_max_replicas: int = Field(4, ge=1, description="Autoscaling ceiling of Live.")
+    live_num_cpus: float = Field(
+        0.5, gt=0, le=64, description="CPUs a Live replica reserves (a 512x512 stream ~0.15)."
+    )
+    live_draw_threads: int = Field(
+        2, ge=1, description="Worker threads per Live replica drawing frames off the event loop."
+    )
+
+    def live_autoscaling(self) -> dict[str, Any]:
+        """Live's ``autoscaling_config``: replicas follow the live streams they hold
+        (``serve_app.live.scaling``), not their requests."""
+        return {
+            "min_replicas": 1,
+            "max_replicas": self.live_max_replicas,
+            "upscale_delay_s": self.renderer_upscale_delay_s,
+            "downscale_delay_s": max(60.0, self.renderer_downscale_delay_s),
+            "look_back_period_s": self.renderer_look_back_period_s,
+            "metrics_interval_s": 1.0,
+            "policy": {
+                "policy_function": "serve_app.live.scaling:LiveStreamsPolicy",
+                "policy_kwargs": {"target": self.live_target_streams_per_replica},
+            },
+        }
+
     def speech_autoscaling(self) -> dict[str, Any]:
         """The Speech deployment's ``autoscaling_config`` (one replica is one espeak-ng)."""
         return _autoscaling(
@@ -180,7 +251,7 @@ class Settings(BaseModel):
         for name in cls.model_fields:
             raw = os.environ.get(ENV_PREFIX + name.upper())
             if raw is not None:
-                values[name] = raw
+                values[name] = _json_list(name, raw) if name in _LIST_FIELDS else raw
         values.update({k: v for k, v in (overrides or {}).items() if v is not None})
         try:
             return cls.model_validate(values)
@@ -209,3 +280,20 @@ def _autoscaling(
         # look_back_period_s (default 10 s would make any look-back under 10 s "invalid").
         "metrics_interval_s": 1.0,
     }
+
+
+_LIST_FIELDS = ("ice_servers", "live_ice_addresses")
+
+
+def _json_list(name: str, raw: str) -> Any:
+    """A list setting from the environment: JSON (``[{"urls": "stun:..."}]``), or for plain
+    strings a comma-separated list (``127.0.0.1,::1``)."""
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(
+                f"bad settings (environment {ENV_PREFIX}{name.upper()}): {e}"
+            ) from None
+    return [part.strip() for part in text.split(",") if part.strip()]

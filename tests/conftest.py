@@ -1,5 +1,7 @@
 """Fixtures every test directory may use: a fake clock, real journals of every backend
-(``tests/journals.py``) and a real PostgreSQL server (``tests/pg.py``)."""
+(``tests/journals.py``), a real PostgreSQL server (``tests/pg.py``), and the real Ray + Serve
+service of the integration and browser tests (``tests/service.py``; defined once here so that
+both directories share one cluster and one deployed app)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,23 @@ from events import Journal
 from tests.fakes import Clock
 from tests.journals import JOURNALS, Opener
 from tests.pg import PgServer, start_pg_server
+from tests.service import (
+    http,
+    pytest_collection_modifyitems,
+    pytest_generate_tests,
+    ray_cluster,
+    service,
+)
+
+__all__ = [
+    "http",
+    "pg_server",
+    "pg_url",
+    "pytest_collection_modifyitems",
+    "pytest_generate_tests",
+    "ray_cluster",
+    "service",
+]
 
 
 @pytest.fixture(scope="session")

@@ -201,10 +201,24 @@ def sample(timeline: Timeline, fps: float, seed: int = 0) -> FaceTrack:
         raise ValueError(f"fps must be in (0, {MAX_FPS:g}], got {fps}")
     n = frame_count(timeline.duration_ms, fps)
     times = frame_times(n, fps)
+    return FaceTrack(float(fps), sample_times(timeline, times, idle_motion(times, seed)))
 
+
+def sample_times(
+    timeline: Timeline,
+    times: FloatArray,
+    idle: dict[str, FloatArray],
+    spoken: Sequence[SpokenTrack] | None = None,
+) -> FloatArray:
+    """Face rows (one per ``params.CHANNELS`` column) at ``times`` (ms, ascending) of
+    ``timeline``, with ``idle`` motion at those times (:func:`idle_motion` or a window of
+    :class:`~media.animation.idle.IdleStream`). ``spoken``: the lip-sync tracks placed on the
+    timeline, when the caller places them itself (a live stream); else the timeline's speeches.
+    """
     frames = _emotion_layer(timeline, times)
     _animation_layer(timeline, times, frames)
-    frames[:, list(MOUTH_COLUMNS)] += mouth_track(times, spoken_tracks(timeline))
+    tracks = spoken_tracks(timeline) if spoken is None else spoken
+    frames[:, list(MOUTH_COLUMNS)] += mouth_track(times, tracks)
 
     face = _face_layer(timeline, times)
     for name in ("gaze_x", "gaze_y", "head_yaw", "head_pitch", "head_roll"):
@@ -215,7 +229,6 @@ def sample(timeline: Timeline, fps: float, seed: int = 0) -> FaceTrack:
     frames[:, INDEX["browInnerUp"]] += 0.15 * listening
     frames[:, INDEX["jawOpen"]] += face[:, _F["mouth_open"]]
 
-    idle = idle_motion(times, seed)
     idle_on, blink_on = face[:, _F["idle"]], face[:, _F["blink"]]
     closed = face[:, _F["eyes_closed"]]
     for name, values in idle.items():
@@ -229,7 +242,7 @@ def sample(timeline: Timeline, fps: float, seed: int = 0) -> FaceTrack:
 
     clamp(frames)
     _gaze_to_eye_looks(frames)
-    return FaceTrack(float(fps), frames)
+    return frames
 
 
 def still(state: AvatarState) -> FaceParams:
