@@ -20,12 +20,15 @@ import aiohttp
 import pytest
 import yarl
 
-from tests.integration.conftest import Service
+from tests.integration.conftest import CONFIGURATIONS, Service
 from tests.integration.helpers import call, new_id
 from tests.unit.assets.samples import ARKIT_TARGETS, SAMPLES, VISEME_TARGETS, face_glb
 
 MiB = 1024**2
 PNG, _ = SAMPLES["png"]
+
+
+pytestmark = pytest.mark.configurations(*CONFIGURATIONS)
 
 
 def unique_png(tag: str = "") -> bytes:

@@ -10,14 +10,17 @@ import uuid
 from collections.abc import Awaitable
 
 import aiohttp
+import pytest
 import ray
 
 from actors.directory import host_index
 from actors.naming import NAMESPACE
 from actors.remote import REGISTRY_NAME
-from tests.integration.conftest import Service
+from tests.integration.conftest import CONFIGURATIONS, Service
 from tests.integration.helpers import all_events, call, frames, new_id
 from tests.waiting import until
+
+pytestmark = pytest.mark.configurations(*CONFIGURATIONS)
 
 
 async def _not(flag: Awaitable[bool]) -> bool:

@@ -22,10 +22,9 @@ from tests.integration.conftest import Service
 from tests.integration.helpers import all_events, call, frames, new_id
 from tests.integration.media_checks import audio_seconds, framemd5, probe, size
 
-pytestmark = [
-    pytest.mark.parametrize("service", ["dedicated"], indirect=True),
-    pytest.mark.timeout(180),
-]
+pytestmark = [pytest.mark.configurations("dedicated"), pytest.mark.timeout(180)]
+#: Render jobs are journal streams: their tests also run with the service on PostgreSQL.
+jobs_everywhere = pytest.mark.configurations("dedicated", "postgres")
 
 MAGIC = {"image/png": b"\x89PNG", "image/jpeg": b"\xff\xd8\xff", "image/webp": b"RIFF"}
 
@@ -246,6 +245,7 @@ async def recorded_session(http: aiohttp.ClientSession, service: Service) -> str
     return sid
 
 
+@jobs_everywhere
 async def test_two_replays_are_identical(service: Service, http: aiohttp.ClientSession) -> None:
     sid = await recorded_session(http, service)
     body = {"width": 192, "height": 192}
@@ -266,18 +266,19 @@ async def test_two_replays_are_identical(service: Service, http: aiohttp.ClientS
     assert [m["label"] for m in outputs[0]["markers"]] == ["q1"]
 
 
+@jobs_everywhere
 async def test_an_orphaned_job_is_taken_over_and_finishes(
     service: Service, http: aiohttp.ClientSession
 ) -> None:
     """A replay accepted and started, then every process working on it gone (as after a crash
     of the whole server): its stream says claimed and running, and nothing has been recorded
     for longer than the liveness window. Polling it takes it over and reruns it."""
-    from events import SqliteJournal
+    from events import open_journal
     from serve_app.rendering.jobs import STALE_AFTER_S, JobStore
 
     sid = await recorded_session(http, service)
     long_ago = time.time() - STALE_AFTER_S - 5
-    journal = SqliteJournal(service.data_dir / "journal.sqlite")  # the service's journal
+    journal = open_journal(service.journal_url)  # the service's journal
     try:
         jobs = JobStore(journal, "default", clock=lambda: long_ago)
         options = {"width": 96, "height": 96, "fps": 30, "format": "mp4", "quality": "fast"}
@@ -296,6 +297,7 @@ async def test_an_orphaned_job_is_taken_over_and_finishes(
     assert again["attempts"] == 2  # taken over once, not at every poll
 
 
+@jobs_everywhere
 async def test_replay_progress_stream(service: Service, http: aiohttp.ClientSession) -> None:
     sid = await recorded_session(http, service)
     status, job, _ = await call(
@@ -315,6 +317,7 @@ async def test_replay_progress_stream(service: Service, http: aiohttp.ClientSess
         assert msg.type == aiohttp.WSMsgType.CLOSE and msg.data == 4404
 
 
+@jobs_everywhere
 async def test_replay_progress_on_the_session_stream(
     service: Service, http: aiohttp.ClientSession
 ) -> None:

@@ -6,9 +6,12 @@ import asyncio
 import json
 
 import aiohttp
+import pytest
 
-from tests.integration.conftest import Service
+from tests.integration.conftest import CONFIGURATIONS, Service
 from tests.integration.helpers import call, frames, new_id
+
+pytestmark = pytest.mark.configurations(*CONFIGURATIONS)
 
 
 async def emotions(http: aiohttp.ClientSession, service: Service, aid: str, n: int) -> None:
