@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) -m bench.speech
 	$(PY) -m bench.render
 	$(PY) -m bench.assets
+	$(PY) -m bench.live
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info data/bench
