@@ -46,6 +46,7 @@ bench: $(STAMP) $(CHROMIUM)
 	$(PY) -m bench.speech
 	$(PY) -m bench.render
 	$(PY) -m bench.assets
+	$(PY) -m bench.live
 	$(PY) -m bench.live_browser
 
 clean:

@@ -7,11 +7,11 @@ Figures, against the targets of issue 12:
   stream; streams per core = 1 / that.
 - Offer -> first decoded frame: from posting the offer (the viewer's offer already made, as
   a page does before it posts) to the first frame decoded by the viewer.
-- Speech A/V offset: the lag that best lines up the mouth's opening (mouth-region change in
-  the decoded frames) with the audio's envelope (cross-correlation), as received, with both
-  on the sender's clock through the RTCP sender reports, as a browser's lip sync does; minus
-  the same lag in the source (the utterance's recorded track drawn locally, its stored WAV),
-  which is the lip-sync model's own lead and not transport. Positive: the picture is late.
+- Speech A/V offset: when the received mouth (mouth-region change in the decoded frames)
+  lines up with the same utterance's mouth drawn here from its recorded track, minus when the
+  received audio envelope lines up with its stored WAV's (cross-correlations, like against
+  like), with both tracks on the sender's clock through the RTCP sender reports, as a
+  browser's lip sync does. Positive: the picture is late.
   The same on arrival times (no lip sync; aiortc's audio jitter buffer holds audio back) is
   printed alongside.
 - Interrupt -> closed mouth: from sending ``speak/interrupt`` to the first decoded frame from
@@ -48,6 +48,7 @@ from serve_app.live.ice import use_host_addresses
 from serve_app.live.viewer import LiveViewer, Received, mouth_box
 
 API = "/api/v1/avatars"
+UNSEEN_SESSIONS: list[str] = []
 TARGETS = {"first_frame_s": 1.0, "av_offset_ms": 45.0, "streams_per_core": 4.0, "cut_ms": 150.0}
 LINES = [
     "Alright, thanks for joining me today.",
@@ -82,7 +83,17 @@ async def new_session(http: aiohttp.ClientSession, base: str, still: bool) -> tu
         patch = {"state": {"idle": False, "blink": False}}
         await call(http, "PATCH", f"{base}{API}/{aid}/state", patch)
     s = await call(http, "POST", f"{base}{API}/session", {"avatar_id": aid})
-    return aid, s["session_id"]
+    sid = s["session_id"]
+    # Seen twice under heavy load (hosted placement, with or without live streams): a session
+    # just created answered 404 for a while. Counted and waited out, so a live figure is not
+    # lost to it; reported in the notes.
+    for _ in range(100):
+        async with http.get(f"{base}{API}/session/{sid}") as r:
+            if r.status == 200:
+                return aid, sid
+        UNSEEN_SESSIONS.append(sid)
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"session {sid} stays unknown")
 
 
 async def watch(
@@ -112,38 +123,36 @@ def mouth_scores(frames: Sequence[Received], closed: np.ndarray) -> list[float]:
     return [float(np.abs(f.mouth - closed).mean()) for f in frames if f.mouth is not None]
 
 
-def xcorr_lag_ms(
-    mouth_t: Sequence[float],
-    mouth: Sequence[float],
-    audio_t: Sequence[float],
-    audio: Sequence[float],
-    max_lag_ms: float = 300.0,
+def align_s(
+    ref_t: Sequence[float],
+    ref: Sequence[float],
+    got_t: Sequence[float],
+    got: Sequence[float],
 ) -> float | None:
-    """The lag (ms) of the mouth signal behind the audio envelope that best lines them up
-    (cross-correlation on a 5 ms grid; positive: the mouth comes later)."""
-    if len(mouth) < 5 or len(audio) < 5:
+    """When (on ``got_t``'s clock) the reference signal (times from 0) best matches ``got``:
+    cross-correlation of the two, zero-mean, on a 5 ms grid. Like against like (a mouth
+    against the same mouth drawn from the source, audio against its source), so the peak is
+    unambiguous."""
+    if len(ref) < 5 or len(got) < 5:
         return None
-    start = max(mouth_t[0], audio_t[0])
-    end = min(mouth_t[-1], audio_t[-1])
-    if end - start < 0.5:
+    step = 0.005
+    r_grid = np.arange(ref_t[0], ref_t[-1], step)
+    g_grid = np.arange(got_t[0], got_t[-1], step)
+    if len(g_grid) <= len(r_grid):
         return None
-    grid = np.arange(start, end, 0.005)
-    m = np.interp(grid, mouth_t, mouth)
-    a = np.interp(grid, audio_t, audio)
-    m, a = (m - m.mean()) / (m.std() or 1.0), (a - a.mean()) / (a.std() or 1.0)
-    best, best_lag = -np.inf, 0
-    steps = round(max_lag_ms / 5.0)
-    for k in range(-steps, steps + 1):
-        score = float(np.dot(m[max(0, k) : len(m) + min(0, k)], a[max(0, -k) : len(a) - max(0, k)]))
-        score /= len(m) - abs(k)
-        if score > best:
-            best, best_lag = score, k
-    return 5.0 * best_lag
+    r = np.interp(r_grid, ref_t, ref)
+    g = np.interp(g_grid, got_t, got)
+    r, g = r - r.mean(), g - g.mean()
+    scores = np.correlate(g, r, mode="valid")
+    return float(g_grid[int(np.argmax(scores))] - r_grid[0])
 
 
-def reference_lag_ms(event: SpeechStarted, wav_bytes: bytes) -> float:
-    """Mouth onset minus audio onset in the source itself (ms): the recorded track drawn at
-    30 fps with the same rig and look, the stored WAV in 20 ms frames."""
+Signal = tuple[list[float], list[float]]
+
+
+def reference_signals(event: SpeechStarted, wav_bytes: bytes) -> tuple[Signal, Signal]:
+    """The source's mouth and audio signals, times in s from the utterance's start: the
+    recorded track drawn at 30 fps with the same rig and look, the stored WAV in 20 ms frames."""
     initial = AvatarState(face=FaceState(idle=False, blink=False))
     duration = event.duration_ms + 500
     track = sample(Timeline.of(initial, [Cue(0.0, event)], duration), 30, seed=0)
@@ -162,43 +171,35 @@ def reference_lag_ms(event: SpeechStarted, wav_bytes: bytes) -> float:
         pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float64)
     step = rate // 50
     levels = [float(np.abs(pcm[i : i + step]).mean()) for i in range(0, len(pcm) - step, step)]
-    lag = xcorr_lag_ms(
-        [t / 1000.0 for t in track.times_ms],
-        scores,
-        [0.02 * i for i in range(len(levels))],  # a frame's time is its first sample's
-        levels,
-    )
-    assert lag is not None
-    return lag
+    mouth = ([t / 1000.0 for t in track.times_ms], scores)
+    audio = ([0.02 * i for i in range(len(levels))], levels)  # a frame's time: its first sample
+    return mouth, audio
 
 
-def received_lags_ms(
-    viewer: LiveViewer, since: float, closed: np.ndarray
+def av_offsets_ms(
+    viewer: LiveViewer, since: float, closed: np.ndarray, ref: tuple[Signal, Signal]
 ) -> tuple[float | None, float | None]:
-    """Mouth onset minus audio onset after ``since`` (ms): on the sender's clock (what lip
-    sync aligns) and on arrival."""
+    """Where the received mouth lines up with the source's mouth, minus where the received
+    audio lines up with the source's audio (ms; + = picture late): on the sender's clock (what
+    lip sync aligns) and on arrival."""
     video = [f for f in viewer.video if f.arrived >= since]
     audio = [f for f in viewer.audio if f.arrived >= since]
     scores = mouth_scores(video, closed)
     levels = [a.level for a in audio]
+    (ref_mt, ref_m), (ref_at, ref_a) = ref
     out: list[float | None] = []
     for clock in ("sender", "arrival"):
         if clock == "sender":
             vt = [viewer.sender_time("video", f.pts) for f in video]
             at = [viewer.sender_time("audio", a.pts) for a in audio]
-            if None in vt or None in at:
-                out.append(None)
-                continue
         else:
             vt, at = [f.arrived for f in video], [a.arrived for a in audio]
-        out.append(
-            xcorr_lag_ms(
-                [float(t) for t in vt if t is not None],
-                scores,
-                [float(t) for t in at if t is not None],
-                levels,
-            )
-        )
+        if None in vt or None in at:
+            out.append(None)
+            continue
+        v_at = align_s(ref_mt, ref_m, [float(t) for t in vt if t is not None], scores)
+        a_at = align_s(ref_at, ref_a, [float(t) for t in at if t is not None], levels)
+        out.append(None if v_at is None or a_at is None else 1000.0 * (v_at - a_at))
     return out[0], out[1]
 
 
@@ -293,12 +294,12 @@ async def speech_sync(
             async with http.get(f"{base}{said['audio']['url']}") as r:
                 wav_bytes = await r.read()
             event = await speech_event(http, base, aid, said["utterance_id"])
-            ref = await asyncio.to_thread(reference_lag_ms, event, wav_bytes)
-            sender, arrival = received_lags_ms(viewer, since, closed)
+            ref = await asyncio.to_thread(reference_signals, event, wav_bytes)
+            sender, arrival = av_offsets_ms(viewer, since, closed, ref)
             if sender is not None:
-                offsets.append(sender - ref)
+                offsets.append(sender)
             if arrival is not None:
-                arrivals.append(arrival - ref)
+                arrivals.append(arrival)
         for _ in range(3):
             await call(http, "POST", f"{base}{API}/{aid}/speak", {"text": LONG})
             await asyncio.sleep(1.5)
@@ -380,7 +381,8 @@ async def main(save: bool, window_s: float, streams: int) -> None:
         f"Service from its CLI (hosted placement, haproxy mode), one Live replica; viewers are "
         f"aiortc peers in the benchmark process on loopback (VP8, Opus). Load average at the "
         f"end: {load} (other work shares these 2 cores). Idle motion on in the CPU runs; off in "
-        f"the speech runs (only speech moves the mouth)."
+        f"the speech runs (only speech moves the mouth). Sessions that answered 404 just "
+        f"after their creation (waited out): {len(set(UNSEEN_SESSIONS))}."
     )
     report("Live streams (bench/live.py)", rows, notes, save=save)
 

@@ -123,6 +123,21 @@ async def test_offer_answer_frames_and_silence(
     assert status["status"]["fps"] == 30 and status["status"]["frames_sent"] > 0
     print(f"offer -> first decoded frame {first_frame_s:.3f} s")
 
+    # a WebSocket command reaches the picture too (through the avatar's events)
+    _, session, _ = await call(http, "GET", f"{service.api}/session/{sid}")
+    async with http.ws_connect(f"{service.ws_api}/{session['avatar_id']}/stream") as ws:
+        await ws.send_json(
+            {"type": "command", "id": "c1", "command": "set_emotion", "emotion": "happy"}
+        )
+        while (frame := await ws.receive_json(timeout=10))["type"] != "ack":
+            assert frame["type"] in ("snapshot", "event", "heartbeat"), frame
+
+    async def applied() -> Any:
+        s = await live_status(http, service, sid)
+        return s if s["status"]["events_applied"] >= 1 else None
+
+    await until(applied, timeout=10, what="the live stream applies the emotion")
+
 
 async def _connected(http: aiohttp.ClientSession, service: Service, sid: str) -> Any:
     status = await live_status(http, service, sid)
