@@ -40,3 +40,15 @@ def test_cli_exits_non_zero_on_a_journal_it_cannot_open(
 def test_cli_exits_non_zero_on_bad_settings(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--journal", "memory://"]) == 2
     assert "memory://" in capsys.readouterr().err
+
+
+def test_cli_exits_non_zero_when_the_postgres_server_is_gone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from serve_app.ports import free_port
+
+    url = f"postgresql://avatar:hunter2@127.0.0.1:{free_port()}/avatar"  # nothing listens there
+    assert main(["serve", "--data-dir", str(tmp_path), "--journal", url]) == 2
+    err = capsys.readouterr().err
+    assert "cannot open the journal at postgresql://avatar:***@127.0.0.1:" in err
+    assert "hunter2" not in err
