@@ -12,8 +12,16 @@ from typing import Any, Literal, TypeVar
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from actors.naming import ID_PATTERN
-from events.avatar import AnimationName, Emotion, StatePatch, Traits
-from events.catalog import Quality, RenderConfig, Shading
+from events.avatar import (
+    AnimationMs,
+    AnimationName,
+    Emotion,
+    Intensity,
+    StatePatch,
+    Traits,
+    TransitionMs,
+)
+from events.catalog import Quality, RenderConfig, Shading, split_resolution
 from events.speech import MAX_TEXT_CHARS
 from media.animation import CHANNELS
 from media.face import MAX_SIZE, MIN_SIZE
@@ -51,18 +59,8 @@ class Picture(_Body):
     @model_validator(mode="before")
     @classmethod
     def _resolution(cls, data: Any) -> Any:
-        """Accept the seed's ``"resolution": "1920x1080"`` (or ``[w, h]``) as well."""
-        if isinstance(data, dict) and "resolution" in data:
-            data = dict(data)
-            res = data.pop("resolution")
-            if isinstance(res, str) and "x" in res.lower():
-                w, _, h = res.lower().partition("x")
-                res = [w, h]
-            if not (isinstance(res, list | tuple) and len(res) == 2):
-                raise ValueError("resolution must be 'WIDTHxHEIGHT' or [width, height]")
-            data.setdefault("width", res[0])
-            data.setdefault("height", res[1])
-        return data
+        """Accept the seed's ``"resolution": "1920x1080"`` (or ``[w, h]``, or one number)."""
+        return split_resolution(data)
 
 
 class FaceOverrides(_Body):
@@ -70,7 +68,7 @@ class FaceOverrides(_Body):
 
     traits: Traits | None = Field(None, description="Appearance; the avatar's when absent.")
     emotion: Emotion | None = None
-    intensity: float | None = Field(None, ge=0, le=1)
+    intensity: Intensity | None = None
     state: StatePatch | None = Field(None, description="Face fields (gaze, head pose...).")
     parameters: dict[str, float] | None = Field(
         None,
@@ -111,16 +109,16 @@ class SpeechCue(_Body):
 class EmotionCue(_Body):
     at_ms: float = Field(0.0, ge=0, le=MAX_SEQUENCE_MS)
     emotion: Emotion
-    intensity: float = Field(0.7, ge=0, le=1)
-    transition_ms: int = Field(300, ge=0, le=10_000)
+    intensity: Intensity = 0.7
+    transition_ms: TransitionMs = 300
 
 
 class AnimationCue(_Body):
     at_ms: float = Field(0.0, ge=0, le=MAX_SEQUENCE_MS)
     animation: AnimationName = Field(validation_alias=AliasChoices("animation", "name"))
     loop: bool = False
-    duration_ms: int = Field(1000, ge=50, le=60_000)
-    intensity: float = Field(1.0, ge=0, le=1)
+    duration_ms: AnimationMs = 1000
+    intensity: Intensity = 1.0
 
 
 class StateCue(_Body):
