@@ -226,7 +226,7 @@ def _ours_worker(url: str, n: int, barrier: Any, out: Any) -> None:
     stream = f"proc-{uuid.uuid4().hex[:8]}"
     events = [event(i) for i in range(n)]
     j.append(stream, [events[0]], 0)  # connections and prepared statements are warm
-    barrier.wait()
+    barrier.wait(300)
     t = time.perf_counter()
     for v in range(1, n):
         j.append(stream, [events[v]], v)
@@ -239,7 +239,7 @@ def _theirs_worker(url: str, n: int, barrier: Any, out: Any) -> None:
     originator = uuid.uuid4()
     events = [event(i) for i in range(n)]
     recorder.insert_events([_stored(originator, 1, events[0])])
-    barrier.wait()
+    barrier.wait(300)
     t = time.perf_counter()
     for v in range(1, n):
         recorder.insert_events([_stored(originator, v + 1, events[v])])

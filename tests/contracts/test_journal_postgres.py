@@ -208,6 +208,17 @@ def test_dropped_connections_are_replaced_transparently(
     assert journal.append("s-1", [ev()], 1) == [2]
 
 
+def test_append_survives_a_deallocated_statement(pg_url: str) -> None:
+    """The append is prepared once per connection; DEALLOCATE ALL (a pooler, a reset) must not
+    break it."""
+    journal = PostgresJournal(pg_url, pool_min=1, pool_max=1)
+    assert journal.append("s-1", [ev()]) == [1]
+    journal._run("deallocate", lambda conn: conn.execute("DEALLOCATE ALL"))
+    assert journal.append("s-1", [ev()], 1) == [2]
+    assert [r.version for r in journal.read("s-1")] == [1, 2]
+    journal.close()
+
+
 def test_bad_data_is_rejected_not_retried(journal: PostgresJournal) -> None:
     with pytest.raises(EventRejected) as info:
         journal.save_snapshot(SnapshotRecord("s-1", 1, "Bad\x00Type", 1, b"x", 1.0))
