@@ -91,8 +91,8 @@ async def test_live_video_moves_its_mouth_while_speaking_and_stops_after_interru
     idle, speaking, after = seen["idle"], seen["speaking"], seen["after"]
     print(seen)  # shown with -s, and with a failure
 
-    for phase in (idle, speaking, after):  # the video kept playing throughout
-        assert phase.frames >= 10, seen
+    for phase in (idle, speaking, after):  # the video kept playing throughout (a loaded
+        assert phase.frames >= 4, seen  # machine decodes far fewer than 30 frames a second)
     # the picture: the mouth region moves while speaking, and after the interrupt it is still
     # again (median change per new frame, in levels of 255; measured here: 0.03-0.1 before,
     # about 3 while speaking, 0.1-0.4 after: what still changes then is the VP8 encoder
