@@ -1,14 +1,21 @@
 """PostgreSQL journal: the cluster backend (psycopg 3 and a small ``psycopg_pool`` pool).
 
-Global order (see ``docs/decisions.md``, "PostgreSQL journal"): an append is one call of the
-server-side function ``journal_append`` (one round trip, a prepared statement, binary bytea). The
-function takes ``LOCK TABLE journal_events IN EXCLUSIVE MODE``, checks the expected version, and
-inserts the batch at ``max(global_position) + 1 ...`` before its implicit commit. Writers
-therefore serialise and commit in position order; readers take ``ACCESS SHARE`` and never wait;
-a rolled-back or killed append leaves no hole, because nothing was committed and the next writer
-computes ``max + 1`` again. A reader tailing ``read_all(after_position)`` can never see a position
-while a lower one is still to commit. The lock is held only while the server runs that one
-statement, never while it waits for a client.
+Global order (see ``docs/decisions.md``, "PostgreSQL journal"): an append is one round trip to
+the server-side function ``journal_append``, which takes ``LOCK TABLE journal_events IN
+EXCLUSIVE MODE``, checks the expected version and inserts the batch at ``max(global_position) +
+1 ...``. Writers therefore serialise and commit in position order; readers take ``ACCESS SHARE``
+and never wait; a rolled-back or killed append leaves no hole, because nothing was committed and
+the next writer computes ``max + 1`` again. A reader tailing ``read_all(after_position)`` can
+never see a position while a lower one is still to commit. The lock is held only while the
+server runs that one statement, never while it waits for a client.
+
+Durability (``commit=flush``, the default on PostgreSQL 17+): the procedure
+``journal_append_flushed`` commits that function's transaction without waiting for the WAL
+flush (so the lock is released at once and concurrent writers share fsyncs), then flushes the
+WAL past it before answering. Every read of events calls ``journal_flushed()`` once after its
+snapshot, so no read returns an event a crash could still take back. ``commit=sync`` (chosen
+automatically for older servers and servers with synchronous standbys) is an ordinary
+synchronous commit.
 
 Subscriptions wake on ``LISTEN journal_events`` (the function notifies inside the append
 transaction; the payload is informative only, readers catch up by position) and fall back to
