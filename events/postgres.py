@@ -225,9 +225,11 @@ _DELETE_SNAPSHOTS = "DELETE FROM journal_snapshots WHERE stream_id = %s AND vers
 
 # ---------------------------------------------------------------------------------- append
 
-# The append statement runs through libpq directly (prepared once per connection, parameters in
-# binary): psycopg's execute machinery cost more client CPU than everything else in an append
-# (about 60 of 130 us per single-event append here). Errors become psycopg's exceptions.
+# The append runs through libpq directly, parameters in binary: psycopg's execute machinery and
+# list adaptation cost more client CPU than everything else in an append (about 60 of 130 us per
+# single-event append here). Flush mode sends a CALL (which cannot be a prepared statement);
+# sync mode, and an append inside a caller's transaction, the function, prepared once per
+# connection. Failed results become psycopg's exceptions, so the error mapping is the same.
 _APPEND_NAME = b"journal_append_1"
 _APPEND_SQL = (
     b"SELECT first_position, current_version"
@@ -413,7 +415,7 @@ class _Listener:
                     while not self._stopping.is_set():
                         for _ in conn.notifies(timeout=0.25):
                             self._bump()
-            except psycopg.Error as e:
+            except Exception as e:  # keep listening: anything here only means "poll for now"
                 if self.listening:
                     log.warning("journal listener lost its connection, polling: %s", e)
             finally:
