@@ -1,14 +1,21 @@
 """PostgreSQL journal: the cluster backend (psycopg 3 and a small ``psycopg_pool`` pool).
 
-Global order (see ``docs/decisions.md``, "PostgreSQL journal"): an append is one call of the
-server-side function ``journal_append`` (one round trip, a prepared statement, binary bytea). The
-function takes ``LOCK TABLE journal_events IN EXCLUSIVE MODE``, checks the expected version, and
-inserts the batch at ``max(global_position) + 1 ...`` before its implicit commit. Writers
-therefore serialise and commit in position order; readers take ``ACCESS SHARE`` and never wait;
-a rolled-back or killed append leaves no hole, because nothing was committed and the next writer
-computes ``max + 1`` again. A reader tailing ``read_all(after_position)`` can never see a position
-while a lower one is still to commit. The lock is held only while the server runs that one
-statement, never while it waits for a client.
+Global order (see ``docs/decisions.md``, "PostgreSQL journal"): an append is one round trip to
+the server-side function ``journal_append``, which takes ``LOCK TABLE journal_events IN
+EXCLUSIVE MODE``, checks the expected version and inserts the batch at ``max(global_position) +
+1 ...``. Writers therefore serialise and commit in position order; readers take ``ACCESS SHARE``
+and never wait; a rolled-back or killed append leaves no hole, because nothing was committed and
+the next writer computes ``max + 1`` again. A reader tailing ``read_all(after_position)`` can
+never see a position while a lower one is still to commit. The lock is held only while the
+server runs that one statement, never while it waits for a client.
+
+Durability (``commit=flush``, the default on PostgreSQL 17+): the procedure
+``journal_append_flushed`` commits that function's transaction without waiting for the WAL
+flush (so the lock is released at once and concurrent writers share fsyncs), then flushes the
+WAL past it before answering. Every read of events calls ``journal_flushed()`` once after its
+snapshot, so no read returns an event a crash could still take back. ``commit=sync`` (chosen
+automatically for older servers and servers with synchronous standbys) is an ordinary
+synchronous commit.
 
 Subscriptions wake on ``LISTEN journal_events`` (the function notifies inside the append
 transaction; the payload is informative only, readers catch up by position) and fall back to
@@ -122,27 +129,64 @@ _DDL = (
         first_position := last_position + 1;
     END
     $$""",
+    """
+    CREATE OR REPLACE PROCEDURE journal_append_flushed(
+        p_stream text, p_expected bigint, p_ids uuid[], p_types text[],
+        p_schema_versions integer[], p_payloads bytea[], p_recorded_at double precision,
+        p_metadata bytea, INOUT first_position bigint, INOUT current_version bigint)
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        -- The same append, committed without waiting for the WAL flush, so that the table
+        -- lock is released at once and the next writer's flush can share this one's fsync.
+        -- Then the WAL is flushed (up to past this commit) before the caller hears back.
+        -- Readers never see the events before that flush: see journal_flushed().
+        PERFORM set_config('synchronous_commit', 'off', true);
+        SELECT a.first_position, a.current_version INTO first_position, current_version
+            FROM journal_append(p_stream, p_expected, p_ids, p_types, p_schema_versions,
+                                p_payloads, p_recorded_at, p_metadata) AS a;
+        COMMIT;
+        IF first_position IS NOT NULL THEN
+            PERFORM pg_logical_emit_message(false, 'journal', ''::bytea, true);
+        END IF;
+    END
+    $$""",
+    """
+    CREATE OR REPLACE FUNCTION journal_flushed() RETURNS boolean
+    LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+        -- Called once by every read after its snapshot was taken: everything that snapshot
+        -- sees was committed before the current WAL insert position, so once the WAL is
+        -- flushed up to there, no event a read returns can be lost by a crash.
+        IF pg_current_wal_flush_lsn() < pg_current_wal_insert_lsn() THEN
+            PERFORM pg_logical_emit_message(false, 'journal', ''::bytea, true);
+        END IF;
+        RETURN true;
+    END
+    $$""",
 )
 
+# Reads of events carry a {durable} slot: in flush mode it calls journal_flushed() once, as an
+# uncorrelated subquery (an InitPlan), after the statement's snapshot and before any row leaves.
+_DURABLE = " AND (SELECT journal_flushed())"
 _EXISTING = (
     "SELECT event_id::text, stream_id, version, global_position FROM journal_events"
-    " WHERE event_id = ANY(%s::uuid[])"
+    " WHERE event_id = ANY(%s::uuid[]){durable}"
 )
-_HIGHEST = "SELECT coalesce(max(version), 0) FROM journal_events WHERE stream_id = %s"
+_HIGHEST = "SELECT coalesce(max(version), 0) FROM journal_events WHERE stream_id = %s{durable}"
 _READ = (
     "SELECT global_position, version, event_id, type, schema_version, payload, recorded_at,"
     " metadata FROM journal_events"
     " WHERE stream_id = %(stream)s AND version >= %(lo)s AND version <= %(hi)s"
     " AND version > coalesce("
-    "(SELECT deleted_to FROM journal_deletions WHERE stream_id = %(stream)s), 0)"
+    "(SELECT deleted_to FROM journal_deletions WHERE stream_id = %(stream)s), 0){durable}"
     " ORDER BY version LIMIT %(limit)s"
 )
 _READ_ALL = (
     "SELECT global_position, stream_id, version, event_id, type, schema_version, payload,"
-    " recorded_at, metadata FROM journal_events WHERE global_position > %s"
+    " recorded_at, metadata FROM journal_events WHERE global_position > %s{durable}"
     " ORDER BY global_position LIMIT %s"
 )
-_LAST = "SELECT coalesce(max(global_position), 0) FROM journal_events"
+_LAST = "SELECT coalesce(max(global_position), 0) FROM journal_events WHERE true{durable}"
 _DELETE_UP_TO = (
     "INSERT INTO journal_deletions (stream_id, deleted_to)"
     " SELECT %(stream)s, least(%(upto)s, coalesce(max(version), 0))"
@@ -151,7 +195,7 @@ _DELETE_UP_TO = (
     " SET deleted_to = greatest(journal_deletions.deleted_to, excluded.deleted_to)"
 )
 _STATS = (
-    "SELECT (SELECT coalesce(max(global_position), 0) FROM journal_events),"
+    "SELECT (SELECT coalesce(max(global_position), 0) FROM journal_events WHERE true{durable}),"
     # a loose index scan over (stream_id, version): one probe per stream, not per event
     " (WITH RECURSIVE s(id) AS ("
     "   SELECT min(stream_id) FROM journal_events"
@@ -182,14 +226,17 @@ _DELETE_SNAPSHOTS = "DELETE FROM journal_snapshots WHERE stream_id = %s AND vers
 
 # ---------------------------------------------------------------------------------- append
 
-# The append statement runs through libpq directly (prepared once per connection, parameters in
-# binary): psycopg's execute machinery cost more client CPU than everything else in an append
-# (about 60 of 130 us per single-event append here). Errors become psycopg's exceptions.
+# The append runs through libpq directly, parameters in binary: psycopg's execute machinery and
+# list adaptation cost more client CPU than everything else in an append (about 60 of 130 us per
+# single-event append here). Flush mode sends a CALL (which cannot be a prepared statement);
+# sync mode, and an append inside a caller's transaction, the function, prepared once per
+# connection. Failed results become psycopg's exceptions, so the error mapping is the same.
 _APPEND_NAME = b"journal_append_1"
 _APPEND_SQL = (
     b"SELECT first_position, current_version"
     b" FROM journal_append($1, $2, $3::uuid[], $4, $5, $6, $7, $8)"
 )
+_APPEND_CALL = b"CALL journal_append_flushed($1, $2, $3::uuid[], $4, $5, $6, $7, $8, NULL, NULL)"
 # text, int8, text[] (ids, cast to uuid[]), text[], int4[], bytea[], float8, bytea
 _APPEND_TYPES = (25, 20, 1009, 1009, 1007, 1001, 701, 17)
 _ALL_BINARY = (1,) * len(_APPEND_TYPES)
@@ -222,8 +269,16 @@ class PostgresOptions:
     """Seconds an append waits for the table lock before a retryable ``StorageError``."""
     connect_timeout: float = 5.0
     """Seconds to open a connection (unless the URL sets libpq's own ``connect_timeout``)."""
+    commit: str = "auto"
+    """``flush``: commit without waiting for the WAL flush inside the locked section, flush
+    right after (writers share fsyncs; needs PostgreSQL 17+). ``sync``: an ordinary
+    synchronous commit, the WAL flush inside the locked section. ``auto``: ``flush`` unless the
+    server is older than 17 or has synchronous standbys (whose confirmation only a synchronous
+    commit waits for)."""
 
     def __post_init__(self) -> None:
+        if self.commit not in ("auto", "flush", "sync"):
+            raise ValueError(f"commit must be auto, flush or sync, not {self.commit!r}")
         if self.pool_min < 0 or self.pool_max < max(1, self.pool_min):
             raise ValueError("need 0 <= pool_min <= pool_max and pool_max >= 1")
         if min(self.pool_timeout, self.lock_timeout, self.connect_timeout) <= 0:
@@ -235,6 +290,7 @@ _OPTION_TYPES: dict[str, Callable[[str], Any]] = {
     "pool_max": int,
     "pool_timeout": float,
     "lock_timeout": float,
+    "commit": str,
 }
 
 
@@ -338,7 +394,7 @@ class _Listener:
                     while not self._stopping.is_set():
                         for _ in conn.notifies(timeout=0.25):
                             self._bump()
-            except psycopg.Error as e:
+            except Exception as e:  # keep listening: anything here only means "poll for now"
                 if self.listening:
                     log.warning("journal listener lost its connection, polling: %s", e)
             finally:
@@ -361,7 +417,8 @@ class PostgresJournal(Journal):
 
     ``url`` is a libpq URL (``postgresql://user:pw@host:5432/db?sslmode=...``, ``postgres://``
     too; a ``host=/socket/dir`` query is kept). Our own options may be given in its query string
-    (``pool_min``, ``pool_max``, ``pool_timeout``, ``lock_timeout``) or as arguments, which win.
+    (``pool_min``, ``pool_max``, ``pool_timeout``, ``lock_timeout``, ``commit``) or as
+    arguments, which win.
     The tables and the append function are created on first open.
     """
 
@@ -376,6 +433,7 @@ class PostgresJournal(Journal):
         pool_max: int | None = None,
         pool_timeout: float | None = None,
         lock_timeout: float | None = None,
+        commit: str | None = None,
         codec: EventCodec | None = None,
         clock: Clock = time.time,
     ) -> None:
@@ -386,6 +444,7 @@ class PostgresJournal(Journal):
             "pool_max": pool_max,
             "pool_timeout": pool_timeout,
             "lock_timeout": lock_timeout,
+            "commit": commit,
         }
         self.options = replace(options, **{k: v for k, v in overrides.items() if v is not None})
         self.url = redact_url(url)
@@ -398,6 +457,8 @@ class PostgresJournal(Journal):
         self._prepared: weakref.WeakSet[Any] = weakref.WeakSet()  # libpq connections
         self._listener_lock = threading.Lock()
         self._closed = False
+        self.commit_mode = "sync"
+        self._sql: dict[str, str] = {}
         self._create_schema()
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             conninfo,
@@ -458,29 +519,54 @@ class PostgresJournal(Journal):
                 raise self._error(what, e) from e
 
     def _create_schema(self) -> None:
-        """Create the tables and the function, once, even with many processes opening at once."""
+        """Create the tables and functions, once, even with many processes opening at once;
+        then choose the commit mode (see :class:`PostgresOptions`)."""
         try:
             conn = psycopg.connect(self._conninfo, **self._connect_kwargs)
         except psycopg.Error as e:
             raise self._error("connect", e) from e
         try:
             with conn:
-                if self._stored_schema_version(conn) == SCHEMA_VERSION:
-                    return
-                with conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                    stored = self._stored_schema_version(conn)
-                    if stored == SCHEMA_VERSION:
-                        return
-                    for statement in _DDL:
-                        conn.execute(statement)
-                    conn.execute(
-                        "INSERT INTO journal_meta (key, value) VALUES ('schema_version', %s)"
-                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        (str(SCHEMA_VERSION),),
-                    )
+                if self._stored_schema_version(conn) != SCHEMA_VERSION:
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                        if self._stored_schema_version(conn) != SCHEMA_VERSION:
+                            for statement in _DDL:
+                                conn.execute(statement)
+                            conn.execute(
+                                "INSERT INTO journal_meta (key, value)"
+                                " VALUES ('schema_version', %s) ON CONFLICT (key)"
+                                " DO UPDATE SET value = excluded.value",
+                                (str(SCHEMA_VERSION),),
+                            )
+                row = conn.execute(
+                    "SELECT current_setting('server_version_num')::int,"
+                    " current_setting('synchronous_standby_names')"
+                ).fetchone()
         except psycopg.Error as e:
             raise self._error("create the journal schema", e) from e
+        assert row is not None
+        version, standbys = row
+        if self.options.commit == "flush" and version < 170000:
+            raise JournalError(
+                f"commit=flush needs PostgreSQL 17 or newer; {self.url} runs {version}"
+            )
+        flush = self.options.commit == "flush" or (
+            self.options.commit == "auto" and version >= 170000 and not standbys.strip()
+        )
+        self.commit_mode = "flush" if flush else "sync"
+        durable = _DURABLE if flush else ""
+        self._sql = {
+            name: query.format(durable=durable)
+            for name, query in (
+                ("existing", _EXISTING),
+                ("highest", _HIGHEST),
+                ("read", _READ),
+                ("read_all", _READ_ALL),
+                ("last", _LAST),
+                ("stats", _STATS),
+            )
+        }
 
     def _stored_schema_version(self, conn: psycopg.Connection[Any]) -> int | None:
         """The database's schema version (``None`` when it has no journal yet).
@@ -566,19 +652,31 @@ class PostgresJournal(Journal):
     ) -> tuple[int | None, int]:
         """Run the prepared append on ``conn``: (first position or None, current version)."""
         pgconn = conn.pgconn
+        values = cast("Sequence[bytes]", params)  # libpq (and psycopg's pq) take None as NULL
+        if self.commit_mode == "flush" and pgconn.transaction_status == pq.TransactionStatus.IDLE:
+            # CALL cannot be prepared; the procedure commits, so it needs no open transaction
+            result = pgconn.exec_params(_APPEND_CALL, values, _APPEND_TYPES, _ALL_BINARY, 1)
+        else:
+            result = self._exec_prepared_append(conn, values)
+        self._check(conn, result)
+        first, current = result.get_value(0, 0), result.get_value(0, 1)
+        assert current is not None
+        return (None if first is None else _INT8.unpack(first)[0]), _INT8.unpack(current)[0]
+
+    def _exec_prepared_append(
+        self, conn: psycopg.Connection[Any], values: Sequence[bytes]
+    ) -> pq.abc.PGresult:
+        """The append function, synchronously committed (or inside the caller's transaction)."""
+        pgconn = conn.pgconn
         for attempt in (1, 2):
             if pgconn not in self._prepared:
                 self._check(conn, pgconn.prepare(_APPEND_NAME, _APPEND_SQL, _APPEND_TYPES))
                 self._prepared.add(pgconn)
-            values = cast("Sequence[bytes]", params)  # libpq (and psycopg's pq) take None as NULL
             result = pgconn.exec_prepared(_APPEND_NAME, values, _ALL_BINARY, 1)
             if result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000" and attempt == 1:
                 self._prepared.discard(pgconn)  # someone ran DEALLOCATE: prepare it again
                 continue
-            self._check(conn, result)
-            first, current = result.get_value(0, 0), result.get_value(0, 1)
-            assert current is not None
-            return (None if first is None else _INT8.unpack(first)[0]), _INT8.unpack(current)[0]
+            return result
         raise AssertionError("unreachable")
 
     @staticmethod
@@ -587,14 +685,12 @@ class PostgresJournal(Journal):
         if result.status not in (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK):
             raise pg_errors.error_from_result(result, encoding=conn.info.encoding)
 
-    @staticmethod
-    def _highest(conn: psycopg.Connection[Any], stream_id: str) -> int:
-        row = conn.execute(_HIGHEST, (stream_id,), prepare=True).fetchone()
+    def _highest(self, conn: psycopg.Connection[Any], stream_id: str) -> int:
+        row = conn.execute(self._sql["highest"], (stream_id,), prepare=True).fetchone()
         return int(row[0]) if row else 0
 
-    @staticmethod
-    def _existing(conn: psycopg.Connection[Any], rows: list[NewEvent]) -> list[ExistingEvent]:
-        found = conn.execute(_EXISTING, ([r.event_id for r in rows],)).fetchall()
+    def _existing(self, conn: psycopg.Connection[Any], rows: list[NewEvent]) -> list[ExistingEvent]:
+        found = conn.execute(self._sql["existing"], ([r.event_id for r in rows],)).fetchall()
         return [ExistingEvent(*f) for f in found]
 
     # ------------------------------------------------------------------ reading
@@ -616,7 +712,7 @@ class PostgresJournal(Journal):
             "hi": _MAX_VERSION if to_version is None else to_version,
             "limit": max_count,
         }
-        rows = self._fetch("read", _READ, params)
+        rows = self._fetch("read", self._sql["read"], params)
         decode = self.codec.decode
         with gc_paused():
             return [
@@ -643,7 +739,7 @@ class PostgresJournal(Journal):
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         if limit <= 0:
             return []
-        rows = self._fetch("read", _READ_ALL, (after_position, limit))
+        rows = self._fetch("read", self._sql["read_all"], (after_position, limit))
         decode = self.codec.decode
         with gc_paused():
             return [
@@ -654,10 +750,10 @@ class PostgresJournal(Journal):
             ]
 
     def last_position(self) -> int:
-        return int(self._fetch("read", _LAST, ())[0][0])
+        return int(self._fetch("read", self._sql["last"], ())[0][0])
 
     def stats(self) -> dict[str, int]:
-        events, streams, snapshots = self._fetch("read", _STATS, ())[0]
+        events, streams, snapshots = self._fetch("read", self._sql["stats"], ())[0]
         return {"streams": int(streams), "events": int(events), "snapshots": int(snapshots)}
 
     # ------------------------------------------------------------------ snapshots

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -26,8 +26,14 @@ from events import (
 )
 from events.base import Event
 from events.journal import AppendRequest
+from events.postgres import split_url
 from tests.contracts.journal import DurableJournalContract, HeldAppend, ev
 from tests.pg import ENV_URL, PgServer, start_pg_server
+
+
+def with_options(url: str, **options: object) -> str:
+    extra = "&".join(f"{k}={v}" for k, v in options.items())
+    return f"{url}{'&' if '?' in url else '?'}{extra}"
 
 
 class PostgresHeldAppend(HeldAppend):
@@ -35,7 +41,7 @@ class PostgresHeldAppend(HeldAppend):
     (so it holds the table lock and its positions until :meth:`commit`)."""
 
     def __init__(self, journal: PostgresJournal, url: str, stream_id: str, events: list[Event]):
-        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn = psycopg.connect(split_url(url)[0], autocommit=True)
         journal._configure(self.conn)
         self.conn.execute("BEGIN")
         p = journal._prepare(AppendRequest(stream_id, events, ANY))
@@ -50,24 +56,34 @@ class PostgresHeldAppend(HeldAppend):
 
 
 class TestPostgresJournal(DurableJournalContract):
+    """The default commit mode on PostgreSQL 17+: asynchronous commit, then a WAL flush."""
+
+    commit = "flush"
+
     @pytest.fixture(autouse=True)
     def _database(self, pg_url: str) -> None:
-        self.url = pg_url
+        self.url = with_options(pg_url, commit=self.commit)
 
     def journal_url(self) -> str:
         return self.url
+
+    def create_journal(self) -> Journal:
+        journal = super().create_journal()
+        assert isinstance(journal, PostgresJournal) and journal.commit_mode == self.commit
+        return journal
 
     def hold_append(self, journal: Journal, stream_id: str, events: list[Event]) -> HeldAppend:
         assert isinstance(journal, PostgresJournal)
         return PostgresHeldAppend(journal, self.url, stream_id, events)
 
 
+class TestPostgresJournalSynchronousCommit(TestPostgresJournal):
+    """The mode for older servers and servers with synchronous standbys."""
+
+    commit = "sync"
+
+
 # ------------------------------------------------------------------------- PostgreSQL only
-
-
-def with_options(url: str, **options: object) -> str:
-    extra = "&".join(f"{k}={v}" for k, v in options.items())
-    return f"{url}{'&' if '?' in url else '?'}{extra}"
 
 
 @pytest.fixture
@@ -217,6 +233,67 @@ def test_append_survives_a_deallocated_statement(pg_url: str) -> None:
     assert journal.append("s-1", [ev()], 1) == [2]
     assert [r.version for r in journal.read("s-1")] == [1, 2]
     journal.close()
+
+
+def test_commit_mode_is_flush_on_postgresql_17_and_sync_on_request(pg_url: str) -> None:
+    with psycopg.connect(pg_url) as conn:
+        version = conn.execute("SHOW server_version_num").fetchone()
+    assert version is not None and int(version[0]) >= 170000  # the test server is 18
+    journal = PostgresJournal(pg_url)
+    assert journal.commit_mode == "flush"
+    journal.close()
+    journal = open_journal(with_options(pg_url, commit="sync"))
+    assert isinstance(journal, PostgresJournal) and journal.commit_mode == "sync"
+    journal.close()
+
+
+def test_an_append_returns_once_its_commit_is_flushed(
+    journal: PostgresJournal, pg_url: str
+) -> None:
+    """Flush mode commits without waiting for the WAL, then flushes it before answering."""
+    assert journal.commit_mode == "flush"
+    flushed = 0
+    with psycopg.connect(pg_url, autocommit=True) as other:
+        for v in range(20):
+            journal.append("s-1", [ev(v)], v)
+            row = other.execute(
+                "SELECT pg_current_wal_flush_lsn() >= pg_current_wal_insert_lsn()"
+            ).fetchone()
+            flushed += bool(row and row[0])
+    assert flushed >= 17  # other WAL (autovacuum, a checkpoint) may land in between, rarely
+
+
+def test_reads_flush_the_wal_before_returning_anything(
+    journal: PostgresJournal, pg_url: str
+) -> None:
+    """In flush mode an append is visible between its commit and its WAL flush; every read
+    makes sure the WAL is flushed past what its snapshot saw before it returns a row."""
+    assert journal.commit_mode == "flush"
+    journal.append("s-1", [ev()])
+    reads: list[Callable[[], object]] = [
+        lambda: journal.read("s-1"),
+        lambda: journal.read_all(0),
+        lambda: journal.highest_version("s-1"),
+        journal.last_position,
+    ]
+    with psycopg.connect(pg_url, autocommit=True) as other:
+        other.execute("SET synchronous_commit = off")
+        other.execute("CREATE TABLE scratch (x int)")
+        for read in reads:
+            for _ in range(50):  # the WAL writer flushes on its own every 200 ms: race it
+                other.execute("INSERT INTO scratch VALUES (1)")  # committed, not yet flushed
+                row = other.execute(
+                    "SELECT pg_current_wal_insert_lsn(), pg_current_wal_flush_lsn()"
+                    " < pg_current_wal_insert_lsn()"
+                ).fetchone()
+                assert row is not None
+                if row[1]:
+                    break
+            else:
+                pytest.fail("could not catch the WAL unflushed")
+            read()
+            flushed = other.execute("SELECT pg_current_wal_flush_lsn() >= %s", (row[0],))
+            assert flushed.fetchone() == (True,), read
 
 
 def test_bad_data_is_rejected_not_retried(journal: PostgresJournal) -> None:

@@ -31,9 +31,10 @@ def test_postgres_url_options_are_split_from_libpq_ones() -> None:
 
     url, options = split_url(
         "postgres://u:pw@db.example:5433/j?sslmode=require&pool_max=8&host=/run/pg&lock_timeout=2.5"
+        "&commit=sync"
     )
     assert url == "postgres://u:pw@db.example:5433/j?sslmode=require&host=/run/pg"
-    assert options == PostgresOptions(pool_max=8, lock_timeout=2.5)
+    assert options == PostgresOptions(pool_max=8, lock_timeout=2.5, commit="sync")
     assert split_url("postgresql:///j") == ("postgresql:///j", PostgresOptions())
 
 
@@ -44,10 +45,11 @@ def test_postgres_url_options_are_split_from_libpq_ones() -> None:
         "postgresql://u:pw@h/j?pool_max=0",
         "postgresql://u:pw@h/j?pool_min=3&pool_max=2",
         "postgresql://u:pw@h/j?lock_timeout=0",
+        "postgresql://u:pw@h/j?commit=later",
     ],
 )
 def test_bad_postgres_options(url: str) -> None:
-    with pytest.raises(ValueError, match=r"pool|timeout") as info:
+    with pytest.raises(ValueError, match=r"pool|timeout|commit") as info:
         open_journal(url)
     assert "pw" not in str(info.value) and "u:***@h" in str(info.value)
 
