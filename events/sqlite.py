@@ -147,21 +147,19 @@ class SqliteJournal(Journal):
         return outcome
 
     def _append_batch(self, batch: list[PreparedAppend]) -> list[AppendOutcome]:
-        """One write transaction (one fsync) for the whole batch; a savepoint per append, so a
-        conflict or a rejection undoes that append only."""
+        """One write transaction (one fsync) for the whole batch. A conflict or a rejection fails
+        that append only: it is found before its insert, or its insert is rolled back to the
+        savepoint taken just before it."""
         with self._storage("append"):
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 outcomes: list[AppendOutcome] = []
                 for p in batch:
-                    conn.execute("SAVEPOINT one_append")
-                    try:
+                    try:  # a refused append wrote nothing (_insert undoes its own insert)
                         outcomes.append(self._insert(conn, p))
                     except (VersionConflict, EventRejected) as e:
-                        conn.execute("ROLLBACK TO one_append")
                         outcomes.append(e)
-                    conn.execute("RELEASE one_append")
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
