@@ -177,16 +177,25 @@ export class LiveView {
     this.els.size.textContent = "not connected";
     this.els.fps.textContent = "";
     this.els.latency.textContent = "";
-    this.setState("offline");
     if (!quiet) this.message("Live video stopped. Press <em>Go live</em> to watch again.");
-    if (pc) {
-      pc.close();
-      try {
-        await api.liveEnd(sessionId);
-      } catch {
-        // the session may be closed already, which ends its stream too
-      }
+    if (!pc) {
+      this.setState("offline");
+      return;
     }
+    // "offline" once the service has ended its stream (DELETE answers when it has), so that
+    // what the badge says is what GET .../live says
+    const generation = this.generation;
+    this.setState("stopping");
+    this.els.toggle.disabled = true;
+    pc.close();
+    try {
+      await api.liveEnd(sessionId);
+    } catch {
+      // the session may be closed already, which ends its stream too
+    }
+    if (generation !== this.generation) return;
+    this.setState("offline");
+    this.els.toggle.disabled = !(this.sessionId && this.active);
   }
 
   connectionState(state) {
@@ -285,6 +294,7 @@ export class LiveView {
       ({
         live: "badge-live",
         connecting: "badge-warn",
+        stopping: "badge-warn",
         interrupted: "badge-bad",
         replay: "badge-accent",
       }[state] ||
