@@ -3,7 +3,7 @@
 Imports nothing else of this project; everything above builds on it.
 """
 
-from events import avatar, catalog, jobs, session
+from events import avatar, catalog, jobs, keys, session
 from events.base import Event, EventRegistry, registry, upcaster
 from events.codec import EventCodec, default_codec
 from events.errors import (
@@ -52,6 +52,7 @@ __all__ = [
     "catalog",
     "default_codec",
     "jobs",
+    "keys",
     "load_state",
     "open_journal",
     "registry",

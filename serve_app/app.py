@@ -16,6 +16,9 @@ from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
 from serve_app import gateway, streams
+from serve_app.auth.cors import Cors
+from serve_app.auth.edge import AuthMiddleware
+from serve_app.auth.mode import resolve_auth
 from serve_app.errors import install_error_handlers
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX
@@ -23,6 +26,7 @@ from serve_app.live.deployment import Live
 from serve_app.metrics import LatencyMiddleware
 from serve_app.renderer import Renderer
 from serve_app.routes import (
+    admin,
     assets,
     avatars,
     catalog,
@@ -35,6 +39,7 @@ from serve_app.routes import (
     sessions,
     speech,
     system,
+    tokens,
     voices,
 )
 from serve_app.settings import Settings
@@ -53,9 +58,14 @@ def create_app() -> FastAPI:
         "is an event; state, replays and videos are folds over the event log.",
     )
     install_error_handlers(app)
+    # outermost last: CORS answers preflights and decorates refusals; auth before every route
+    app.add_middleware(AuthMiddleware)
     app.add_middleware(LatencyMiddleware)
+    app.add_middleware(Cors)
     app.include_router(system.router)
     app.include_router(system.router, prefix=PREFIX)
+    app.include_router(admin.router)
+    app.include_router(tokens.router, prefix=PREFIX)
     # Routers with literal first segments go before /{avatar_id}/... ones.
     app.include_router(assets.router, prefix=PREFIX)
     app.include_router(models.router, prefix=PREFIX)
@@ -95,8 +105,14 @@ class Ingress:
         self.settings = Settings.model_validate(settings)
         gw = Gateway(self.settings, deployments)
         gateway.install(gw)
-        gw.render_jobs.ensure_sweeping()  # orphaned render jobs (if a loop runs here already)
-        log.info("ingress ready: journal %s", self.settings.journal_shown)
+        gw.keys.refresh()
+        for tenant in gw.keys.tenants():  # every tenant's orphaned jobs, not only the asked
+            gw.for_tenant(tenant)
+        for view in gw.views():
+            view.render_jobs.ensure_sweeping()  # orphaned render jobs (if a loop runs here)
+        log.info(
+            "ingress ready: journal %s, auth %s", self.settings.journal_shown, self.settings.auth
+        )
 
 
 class AppArgs(BaseModel):
@@ -127,7 +143,7 @@ def build_app(args: AppArgs | dict[str, Any]) -> Application:
     """
     if not isinstance(args, AppArgs):
         args = AppArgs.model_validate(args)
-    settings = resolve_settings(args)
+    settings = resolve_auth(resolve_settings(args))
     config = settings.model_dump(mode="json")
     renderer = Renderer.options(  # type: ignore[attr-defined]
         ray_actor_options={"num_cpus": settings.renderer_num_cpus},

@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Any
 
+from serve_app import keys_cli
+
 log = logging.getLogger("avatar-service")
 
 
@@ -20,6 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from actors.naming import NAMESPACE  # noqa: PLC0415
     from serve_app.app import AppArgs, build_app, resolve_settings  # noqa: PLC0415
+    from serve_app.auth.mode import resolve_auth  # noqa: PLC0415
     from serve_app.raytune import (  # noqa: PLC0415
         apply_high_throughput,
         apply_serve_env_defaults,
@@ -37,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
         settings={k: v for k, v in overrides.items() if v is not None},
     )
     try:
-        settings = resolve_settings(app_args)
+        settings = resolve_auth(resolve_settings(app_args))
     except ValueError as e:
         print(f"avatar-service: {e}", file=sys.stderr)
         return 2
@@ -112,12 +115,15 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="Serve's high-throughput HAProxy mode (default) or its Python HTTP proxy",
     )
+    keys_cli.register(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command == "serve":
         return _serve(args)
+    if args.command == "keys":
+        return keys_cli.run(args)
     return 2
 
 

@@ -24,11 +24,20 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An error raised by a route: status, stable code, message, optional details."""
 
-    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
         self.details = details
 
 
@@ -75,7 +84,9 @@ _STATUS_CODES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, **exc.details), exc.status)
+        return JSONResponse(
+            error_body(exc.code, exc.message, **exc.details), exc.status, headers=exc.headers
+        )
 
     @app.exception_handler(EntityError)
     async def _entity(request: Request, exc: EntityError) -> JSONResponse:

@@ -8,6 +8,8 @@ entity's actor, the single writer of its stream.
 from __future__ import annotations
 
 import asyncio
+import copy
+import threading
 import time
 import uuid
 from typing import Any
@@ -27,6 +29,7 @@ from events.records import RecordedEvent
 from events.replay import load_state
 from events.session import session_folder
 from events.tailer import JournalTailer
+from serve_app.auth.keys import KeyRing, token_secret
 from serve_app.errors import ApiError, not_found
 from serve_app.rendering.driver import JobDriver
 from serve_app.rendering.jobs import JobStore
@@ -37,6 +40,9 @@ FOLDERS: dict[Kind, Folder[Any]] = {"avatar": avatar_folder, "session": session_
 
 
 class Gateway:
+    """One per ingress replica; :meth:`for_tenant` gives the view a request uses (the tenant
+    comes from its key), sharing the journal, directory, asset store and tail."""
+
     def __init__(
         self, settings: Settings, deployments: dict[str, DeploymentHandle[Any]] | None = None
     ) -> None:
@@ -56,6 +62,36 @@ class Gateway:
         self.jobs = JobStore(self.journal, self.tenant)
         self.render_jobs = JobDriver(self.jobs, self.deployments.get("renderer"))
         self.started_at = time.time()
+        self.keys = KeyRing(self.journal, settings.key_refresh_s)
+        self._views: dict[str, Gateway] = {self.tenant: self}  # shared by every view
+        self._views_lock = threading.Lock()
+        self._secret: bytes | None = None
+
+    def for_tenant(self, tenant: str) -> Gateway:
+        """This gateway as ``tenant`` sees it (one view per tenant, kept: catalogs and job
+        drivers are cached per view)."""
+        view = self._views.get(tenant)
+        if view is not None:
+            return view
+        with self._views_lock:
+            view = self._views.get(tenant)
+            if view is None:
+                view = copy.copy(self)
+                view.tenant = tenant
+                view.jobs = JobStore(self.journal, tenant)
+                view.render_jobs = JobDriver(view.jobs, self.deployments.get("renderer"))
+                self._views[tenant] = view
+            return view
+
+    def views(self) -> list[Gateway]:
+        return list(self._views.values())
+
+    def token_secret(self) -> bytes:
+        """The HMAC key of scoped tokens: the setting, else the journal's (made once)."""
+        if self._secret is None:
+            configured = self.settings.token_secret
+            self._secret = configured.encode() if configured else token_secret(self.journal)
+        return self._secret
 
     def stream(self, kind: Kind, entity_id: str) -> str:
         return stream_id(kind, self.tenant, entity_id)

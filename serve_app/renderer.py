@@ -23,9 +23,10 @@ from typing import Any, TypeVar
 from ray import serve
 
 from actors.catalog import ConfigStore
-from actors.naming import Kind, stream_id
+from actors.naming import DEFAULT_TENANT, Kind, stream_id
 from actors.remote import shared_journal
 from events.avatar import AvatarState
+from events.journal import Journal
 from media.face.errors import FaceError
 from serve_app.metrics import RenderStats
 from serve_app.rendering.jobs import JobStore
@@ -53,55 +54,54 @@ class Renderer:
     def __init__(self, settings: dict[str, Any]) -> None:
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)
-        tenant = self.settings.tenant
-
-        def stream_of(kind: str, entity_id: str) -> str:
-            k: Kind = "avatar" if kind == "avatar" else "session"
-            return stream_id(k, tenant, entity_id)
-
-        data_dir = self.settings.data_dir
-        journal = shared_journal(self.settings.journal_url)
-        config = ConfigStore(journal, tenant)
-        self.worker = RenderWorker(
-            journal,
-            stream_of,
-            open_output_store(self.settings, tenant=tenant),
-            JobStore(journal, tenant),
-            data_dir / "renders" / "tmp",
-            lambda: config.get().config.shading,
-        )
+        self.journal = shared_journal(self.settings.journal_url)
+        self._workers: dict[str, RenderWorker] = {}
         self.render_stats = RenderStats()
 
-    async def frame(self, request: dict[str, Any], state: dict[str, Any] | None) -> dict[str, Any]:
+    def worker(self, tenant: str) -> RenderWorker:
+        """The request's tenant's worker: its streams, assets, jobs and configuration."""
+        found = self._workers.get(tenant)
+        if found is None:
+            found = self._workers[tenant] = _worker(self.settings, self.journal, tenant)
+        return found
+
+    async def frame(
+        self, request: dict[str, Any], state: dict[str, Any] | None, tenant: str = DEFAULT_TENANT
+    ) -> dict[str, Any]:
         """``{"content": bytes, "mime": str}`` of one still frame."""
         req = FrameRequest.model_validate(request)
         avatar = None if state is None else AvatarState.model_validate(state)
         try:
             content, mime = await self._timed(
-                asyncio.to_thread(self.worker.frame, req, avatar), lambda _: 1
+                asyncio.to_thread(self.worker(tenant).frame, req, avatar), lambda _: 1
             )
         except (RenderFailure, FaceError) as e:  # declared refusals; anything else is a bug
             return {"error": _error(e)}
         return {"content": content, "mime": mime}
 
     async def sequence(
-        self, request: dict[str, Any], initial: dict[str, Any] | None
+        self,
+        request: dict[str, Any],
+        initial: dict[str, Any] | None,
+        tenant: str = DEFAULT_TENANT,
     ) -> dict[str, Any]:
         """Render a sequence synchronously; the stored output's facts."""
         req = SequenceRequest.model_validate(request)
         state = None if initial is None else AvatarState.model_validate(initial)
         try:
             return await self._timed(
-                asyncio.to_thread(partial(self.worker.sequence, req, state)), _frames
+                asyncio.to_thread(partial(self.worker(tenant).sequence, req, state)), _frames
             )
         except (RenderFailure, FaceError) as e:  # declared refusals; anything else is a bug
             return {"error": _error(e)}
 
-    async def run_job(self, job_id: str, attempt: int) -> dict[str, Any]:
+    async def run_job(
+        self, job_id: str, attempt: int, tenant: str = DEFAULT_TENANT
+    ) -> dict[str, Any]:
         """Run attempt ``attempt`` of a job (progress and end go to its stream); its view."""
         try:
             return await self._timed(
-                asyncio.to_thread(self.worker.run_job, job_id, attempt),
+                asyncio.to_thread(self.worker(tenant).run_job, job_id, attempt),
                 lambda job: _frames(job.get("result") or {}),
             )
         except RenderFailure as e:
@@ -122,6 +122,22 @@ class Renderer:
             return result
         finally:
             self.render_stats.finished(frames, time.perf_counter() - started)
+
+
+def _worker(settings: Settings, journal: Journal, tenant: str) -> RenderWorker:
+    def stream_of(kind: str, entity_id: str) -> str:
+        k: Kind = "avatar" if kind == "avatar" else "session"
+        return stream_id(k, tenant, entity_id)
+
+    config = ConfigStore(journal, tenant)
+    return RenderWorker(
+        journal,
+        stream_of,
+        open_output_store(settings, tenant=tenant),
+        JobStore(journal, tenant),
+        settings.data_dir / "renders" / "tmp",
+        lambda: config.get().config.shading,
+    )
 
 
 def _frames(result: dict[str, Any]) -> int:

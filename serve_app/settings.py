@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from actors.config import EntityConfig
 from actors.naming import DEFAULT_TENANT
@@ -49,7 +56,9 @@ class Settings(BaseModel):
     )
     host: str = Field("127.0.0.1", description="HTTP bind address (loopback by default).")
     port: int = Field(8000, ge=1, le=65535)
-    tenant: str = Field(DEFAULT_TENANT, description="The tenant until authentication arrives.")
+    tenant: str = Field(
+        DEFAULT_TENANT, description="The tenant of every request when auth is 'none'."
+    )
     placement: Literal["dedicated", "hosted"] = Field(
         "dedicated",
         description="dedicated: one Ray actor per avatar/session; hosted: a pool of host actors "
@@ -156,6 +165,34 @@ class Settings(BaseModel):
         2, ge=1, description="Worker threads per Live replica drawing frames off the event loop."
     )
 
+    # ------------------------------------------------------------------ tenants and keys
+    auth: Literal["auto", "keys", "none"] = Field(
+        "auto",
+        description="keys: every route but /health and /version needs an API key or token "
+        "(the tenant comes from it); none: everything is the `tenant` setting, on loopback "
+        "only; auto: keys when an admin key is set or the journal holds a key, else none.",
+    )
+    admin_key: str | None = Field(
+        None, min_length=32, description="Guards /admin/keys (AVATAR_ADMIN_KEY); unset: off."
+    )
+    token_secret: str | None = Field(
+        None,
+        min_length=32,
+        description="HMAC key of scoped tokens; unset: one made once and kept in the journal.",
+    )
+    token_max_ttl_s: int = Field(3600, ge=10, description="Longest life of a scoped token.")
+    key_refresh_s: float = Field(
+        0.5, gt=0, le=5, description="How often a replica reads new keys and revocations."
+    )
+    docs_public: bool = Field(True, description="/docs, /redoc and /openapi.json need no key.")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call from a browser (none by default; '*' any).",
+    )
+    cors_credentials: bool = Field(
+        False, description="Allow credentialed CORS requests (explicit origins only)."
+    )
+
     def live_autoscaling(self) -> dict[str, Any]:
         """Live's ``autoscaling_config``: replicas follow the live streams they hold
         (``serve_app.live.scaling``), not their requests."""
@@ -210,6 +247,12 @@ class Settings(BaseModel):
                 f"unknown journal URL {redact_url(url)!r}: use sqlite:///path or postgresql://..."
             )
         return url
+
+    @model_validator(mode="after")
+    def _cors(self) -> Settings:
+        if self.cors_credentials and "*" in self.cors_origins:
+            raise ValueError("cors_credentials needs explicit cors_origins, never '*'")
+        return self
 
     @property
     def journal_url(self) -> str:
@@ -282,7 +325,7 @@ def _autoscaling(
     }
 
 
-_LIST_FIELDS = ("ice_servers", "live_ice_addresses")
+_LIST_FIELDS = ("ice_servers", "live_ice_addresses", "cors_origins")
 
 
 def _json_list(name: str, raw: str) -> Any:

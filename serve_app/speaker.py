@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from ray import serve
 
+from actors.naming import DEFAULT_TENANT
 from events.avatar import Voice
 from serve_app.rendering.outputs import open_output_store
 from serve_app.settings import Settings
@@ -43,11 +44,18 @@ class Speech:
     def __init__(self, settings: dict[str, Any]) -> None:
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)
-        self.worker = work.SpeechWorker(
-            open_output_store(self.settings, tenant=self.settings.tenant),
-            self.settings.lipsync_max_audio_bytes,
-        )
+        self._workers: dict[str, work.SpeechWorker] = {}
         work.voices()  # load the engine and the voice list before the first request
+
+    def worker(self, tenant: str) -> work.SpeechWorker:
+        """The request's tenant's worker (its outputs land in that tenant's assets)."""
+        found = self._workers.get(tenant)
+        if found is None:
+            found = self._workers[tenant] = work.SpeechWorker(
+                open_output_store(self.settings, tenant=tenant),
+                self.settings.lipsync_max_audio_bytes,
+            )
+        return found
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> dict[str, Any]:
         try:
@@ -55,15 +63,19 @@ class Speech:
         except work.SpeechFailure as e:
             return {"error": e.to_json()}
 
-    async def voices(self) -> dict[str, Any]:
+    async def voices(self, *, tenant: str = DEFAULT_TENANT) -> dict[str, Any]:
         return await self._run(work.voices)
 
-    async def describe_voice(self, voice_id: str) -> dict[str, Any]:
+    async def describe_voice(
+        self, voice_id: str, *, tenant: str = DEFAULT_TENANT
+    ) -> dict[str, Any]:
         return await self._run(work.describe_voice, voice_id)
 
-    async def lipsync(self, request: dict[str, Any], voice: dict[str, Any]) -> dict[str, Any]:
+    async def lipsync(
+        self, request: dict[str, Any], voice: dict[str, Any], *, tenant: str = DEFAULT_TENANT
+    ) -> dict[str, Any]:
         req = LipSyncRequest.model_validate(request)
-        return await self._run(self.worker.lipsync, req, Voice.model_validate(voice))
+        return await self._run(self.worker(tenant).lipsync, req, Voice.model_validate(voice))
 
     async def lipsync_upload(
         self,
@@ -72,9 +84,11 @@ class Speech:
         transcript: str | None,
         voice: dict[str, Any],
         fmt: str,
+        *,
+        tenant: str = DEFAULT_TENANT,
     ) -> dict[str, Any]:
         return await self._run(
-            self.worker.lipsync_upload,
+            self.worker(tenant).lipsync_upload,
             data,
             sample_rate,
             transcript,
@@ -82,18 +96,33 @@ class Speech:
             fmt,
         )
 
-    async def preview(self, request: dict[str, Any]) -> dict[str, Any]:
-        return await self._run(self.worker.preview, PreviewRequest.model_validate(request))
+    async def preview(
+        self, request: dict[str, Any], *, tenant: str = DEFAULT_TENANT
+    ) -> dict[str, Any]:
+        return await self._run(self.worker(tenant).preview, PreviewRequest.model_validate(request))
 
-    async def phonemes(self, request: dict[str, Any]) -> dict[str, Any]:
-        return await self._run(self.worker.phonemes, PhonemesRequest.model_validate(request))
-
-    async def timing(self, request: dict[str, Any]) -> dict[str, Any]:
-        return await self._run(self.worker.timing, TimingRequest.model_validate(request))
-
-    async def speak(
-        self, text: str, voice: dict[str, Any], ssml: bool, fmt: str, name: str
+    async def phonemes(
+        self, request: dict[str, Any], *, tenant: str = DEFAULT_TENANT
     ) -> dict[str, Any]:
         return await self._run(
-            self.worker.speak, text, Voice.model_validate(voice), ssml, fmt, name
+            self.worker(tenant).phonemes, PhonemesRequest.model_validate(request)
+        )
+
+    async def timing(
+        self, request: dict[str, Any], *, tenant: str = DEFAULT_TENANT
+    ) -> dict[str, Any]:
+        return await self._run(self.worker(tenant).timing, TimingRequest.model_validate(request))
+
+    async def speak(
+        self,
+        text: str,
+        voice: dict[str, Any],
+        ssml: bool,
+        fmt: str,
+        name: str,
+        *,
+        tenant: str = DEFAULT_TENANT,
+    ) -> dict[str, Any]:
+        return await self._run(
+            self.worker(tenant).speak, text, Voice.model_validate(voice), ssml, fmt, name
         )

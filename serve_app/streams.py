@@ -33,6 +33,7 @@ from actors.errors import EntityError
 from actors.naming import Kind, check_id
 from events.errors import JournalError
 from serve_app import gateway
+from serve_app.auth.edge import principal_of
 from serve_app.errors import ApiError
 from serve_app.gateway import Gateway
 from serve_app.rendering.jobs import progress_frame
@@ -77,7 +78,7 @@ class FrameSocket:
 
 
 def _gateway(ws: WebSocket) -> Gateway:
-    return gateway.current()
+    return gateway.current().for_tenant(principal_of(ws).tenant)
 
 
 def event_frame(stream: str, event: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,22 @@ TEST_SETTINGS: dict[str, Any] = {
     "live_ice_addresses": ["127.0.0.1"],
     "live_num_cpus": 0.25,
     "live_connect_timeout_s": 20.0,
+    # explicit: the "keys" configuration leaves keys in the shared journal, which "auto" would
+    # then take as a reason to require them in the configurations deployed after it
+    "auth": "none",
+}
+
+#: The admin key of the "keys" configuration (tests/integration/test_tenants.py).
+ADMIN_KEY = "test-admin-key-" + "x" * 32
+TOKEN_SECRET = "test-token-secret-" + "y" * 32
+#: What the "keys" configuration adds: keys required, an admin key, CORS for one origin.
+KEYS_SETTINGS: dict[str, Any] = {
+    "auth": "keys",
+    "admin_key": ADMIN_KEY,
+    "token_secret": TOKEN_SECRET,
+    "key_refresh_s": 0.5,
+    "cors_origins": ["https://app.example"],
+    "cors_credentials": True,
 }
 
 
@@ -54,6 +70,7 @@ class Service:
     port: int
     placement: str = "dedicated"
     journal: str | None = None  # None: SQLite in data_dir
+    extra: dict[str, Any] = field(default_factory=dict)  # settings of the configuration
     _directory: Any = None
 
     @property
@@ -66,7 +83,7 @@ class Service:
 
     @property
     def settings(self) -> dict[str, Any]:
-        return {**TEST_SETTINGS, "placement": self.placement}
+        return {**TEST_SETTINGS, "placement": self.placement, **self.extra}
 
     @property
     def journal_url(self) -> str:
@@ -187,6 +204,7 @@ CONFIGURATIONS = {
     "dedicated": ("dedicated", False),
     "hosted": ("hosted", False),
     "postgres": ("hosted", True),
+    "keys": ("hosted", False),  # + KEYS_SETTINGS: API keys required (tenants, tokens, CORS)
 }
 #: Tests that do not choose run on these. A module (or test) whose behaviour depends on the
 #: journal (entities, streams, durability, jobs, assets) chooses more with
@@ -200,6 +218,7 @@ def service(ray_cluster: Service, request: pytest.FixtureRequest) -> Iterator[Se
     """The app deployed in each configuration in turn (see :data:`CONFIGURATIONS`)."""
     placement, on_postgres = CONFIGURATIONS[request.param]
     ray_cluster.placement = placement
+    ray_cluster.extra = KEYS_SETTINGS if request.param == "keys" else {}
     ray_cluster.journal = (
         request.getfixturevalue("pg_server").fresh_database("svc") if on_postgres else None
     )
@@ -209,6 +228,7 @@ def service(ray_cluster: Service, request: pytest.FixtureRequest) -> Iterator[Se
     finally:
         ray_cluster.undeploy()
         ray_cluster.journal = None
+        ray_cluster.extra = {}
 
 
 @pytest.fixture

@@ -17,20 +17,22 @@ import logging
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from ray import serve
 
-from actors.directory import make_directory
-from actors.naming import Kind, stream_id
+from actors.directory import Directory, make_directory
+from actors.naming import DEFAULT_TENANT, Kind, stream_id
 from actors.remote import live_registry, shared_journal
 from events.avatar import AvatarState, SpeechStarted
+from events.journal import Journal
 from events.records import RecordedEvent
 from media.speech import SpeechError, synthesize
 from media.video import PcmAudio
 from serve_app.live import ice
 from serve_app.live.stream import BadOffer, LiveOptions, LiveStream
-from serve_app.rendering.outputs import open_output_store
+from serve_app.rendering.outputs import AssetOutputs, open_output_store
 from serve_app.rendering.work import session_seed, stored_wav
 from serve_app.settings import Settings
 
@@ -46,31 +48,27 @@ def live_key(tenant: str, session_id: str) -> str:
 
 
 class _Source:
-    """Follows entities through the directory's long-poll, gaps through the journal."""
+    """Follows one tenant's entities through the directory's long-poll, gaps through the
+    journal."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.directory = make_directory(
-            settings.entity_config(),
-            settings.placement,
-            settings.hosts_per_node,
-            settings.max_entities_per_host,
-        )
-        self.journal = shared_journal(settings.journal_url)
+    def __init__(self, directory: Directory, journal: Journal, tenant: str) -> None:
+        self.directory = directory
+        self.journal = journal
+        self.tenant = tenant
 
     async def wait(
         self, kind: str, entity_id: str, after_version: int, timeout: float
     ) -> dict[str, Any]:
         k: Kind = "avatar" if kind == "avatar" else "session"
         return await self.directory.call(  # type: ignore[no-any-return]
-            k, self.settings.tenant, entity_id, "wait", after_version, timeout
+            k, self.tenant, entity_id, "wait", after_version, timeout
         )
 
     async def read(
         self, kind: str, entity_id: str, from_version: int, to_version: int
     ) -> list[RecordedEvent]:
         k: Kind = "avatar" if kind == "avatar" else "session"
-        stream = stream_id(k, self.settings.tenant, entity_id)
+        stream = stream_id(k, self.tenant, entity_id)
         return await asyncio.to_thread(self.journal.read, stream, from_version, to_version)
 
 
@@ -86,8 +84,13 @@ class Live:
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)
         ice.configure_process(self.settings)
-        self.source = _Source(self.settings)
-        self.outputs = open_output_store(self.settings, tenant=self.settings.tenant)
+        self.directory = make_directory(
+            self.settings.entity_config(),
+            self.settings.placement,
+            self.settings.hosts_per_node,
+            self.settings.max_entities_per_host,
+        )
+        self.journal = shared_journal(self.settings.journal_url)
         self.executor = ThreadPoolExecutor(
             self.settings.live_draw_threads, thread_name_prefix="live-draw"
         )
@@ -107,11 +110,12 @@ class Live:
         session_version: int,
         sdp: str,
         options: dict[str, Any],
+        tenant: str = DEFAULT_TENANT,
     ) -> dict[str, Any]:
         """Start the session's stream from the peer's offer: ``{"sdp", "type": "answer",
         "status"}``, or ``{"error": ...}`` (422 a bad offer, 503 this replica is full)."""
         self._controlling()
-        key = live_key(self.settings.tenant, session_id)
+        key = live_key(tenant, session_id)
         old = self.streams.get(key)
         if old is not None:
             await old.end("replaced by a new offer")
@@ -126,10 +130,10 @@ class Live:
             options=LiveOptions(**options),
             seed=session_seed(session_id),
             settings=self.settings,
-            source=self.source,
-            load_clip=self._load_clip,
+            source=_Source(self.directory, self.journal, tenant),
+            load_clip=partial(self._load_clip, open_output_store(self.settings, tenant=tenant)),
             executor=self.executor,
-            on_end=self._ended,
+            on_end=partial(self._ended, key),
         )
         try:
             answer = await stream.answer(sdp)
@@ -139,10 +143,12 @@ class Live:
         await self.registry.claim.remote(key, self.replica, self._status(stream))
         return {"sdp": answer, "type": "answer", "status": self._status(stream)}
 
-    async def stop(self, session_id: str, reason: str = "deleted") -> dict[str, Any] | None:
+    async def stop(
+        self, session_id: str, reason: str = "deleted", tenant: str = DEFAULT_TENANT
+    ) -> dict[str, Any] | None:
         """End the session's stream if this replica holds it (the registry's stop is the way
         that reaches the right replica); its final status."""
-        stream = self.streams.get(live_key(self.settings.tenant, session_id))
+        stream = self.streams.get(live_key(tenant, session_id))
         if stream is None:
             return None
         await stream.end(reason)
@@ -160,11 +166,11 @@ class Live:
     def _status(self, stream: LiveStream) -> dict[str, Any]:
         return {**stream.status(), "replica": self.replica, "pid": os.getpid()}
 
-    def _load_clip(self, event: SpeechStarted) -> PcmAudio | None:
+    def _load_clip(self, outputs: AssetOutputs, event: SpeechStarted) -> PcmAudio | None:
         """The utterance's stored WAV (what ``speak`` recorded); spoken again from its text
         only when that asset is gone (as replays do)."""
         if event.audio_asset_id:
-            found = self.outputs.lookup(event.audio_asset_id)
+            found = outputs.lookup(event.audio_asset_id)
             if found is not None:
                 clip = stored_wav(found[0])
                 if clip is not None:
@@ -175,8 +181,7 @@ class Live:
             return None
         return PcmAudio(spoken.pcm.astype("int16"), spoken.sample_rate)
 
-    async def _ended(self, stream: LiveStream) -> None:
-        key = live_key(self.settings.tenant, stream.session_id)
+    async def _ended(self, key: str, stream: LiveStream) -> None:
         if self.streams.get(key) is stream:
             del self.streams[key]
         with contextlib.suppress(Exception):

@@ -87,7 +87,9 @@ class JobDriver:
         if self.renderer is None:
             await self._fail(job_id, attempt, 503, "unavailable", "no renderer deployment")
             return
-        call = asyncio.ensure_future(self.renderer.run_job.remote(job_id, attempt))
+        call = asyncio.ensure_future(
+            self.renderer.run_job.remote(job_id, attempt, self.jobs.tenant)
+        )
         beating = True
         try:
             while True:

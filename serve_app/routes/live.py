@@ -145,6 +145,7 @@ async def start_live(session_id: SessionId, body: LiveOffer, gw: GatewayDep) -> 
             session["version"],
             body.sdp,
             options,
+            gw.tenant,
         )
         err = out.get("error")
         if err is None or err["status"] != 503:

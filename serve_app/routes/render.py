@@ -22,6 +22,7 @@ from actors.commands import TakeSnapshot
 from assets import AssetNotFound, UnsafeName
 from events.errors import JournalError
 from serve_app import gateway
+from serve_app.auth.edge import principal_of
 from serve_app.catalog import render_config
 from serve_app.downloads import asset_response
 from serve_app.errors import ApiError, not_found
@@ -81,7 +82,7 @@ async def _render_frame(gw: Gateway, req: FrameRequest) -> Response:
     if req.avatar_id is not None:
         view = await _existing_avatar(gw, req.avatar_id)
         state, version = view["state"], view["version"]
-    out = await _renderer(gw).frame.remote(req.model_dump(mode="json"), state)
+    out = await _renderer(gw).frame.remote(req.model_dump(mode="json"), state, gw.tenant)
     _raise_for(out)
     headers = {"Cache-Control": "no-store"}
     if version is not None:
@@ -144,7 +145,7 @@ async def render_sequence(body: SequenceRequest, gw: GatewayDep, request: Reques
         return _accepted(job)
     try:
         out = await asyncio.wait_for(
-            _renderer(gw).sequence.remote(body.model_dump(mode="json"), initial),
+            _renderer(gw).sequence.remote(body.model_dump(mode="json"), initial, gw.tenant),
             gw.settings.render_timeout_s,
         )
     except TimeoutError as e:
@@ -243,7 +244,7 @@ async def job_stream(ws: WebSocket, job_id: str) -> None:
     checked for dead workers every few seconds.
     """
     await ws.accept()
-    gw = gateway.current()
+    gw = gateway.current().for_tenant(principal_of(ws).tenant)
     try:
         job = await asyncio.to_thread(gw.jobs.get, job_id)
         if job is None:
@@ -314,7 +315,7 @@ async def take_snapshot(
 ) -> dict[str, Any]:
     view = await _existing_avatar(gw, avatar_id)
     req = with_config(_snapshot_request(avatar_id, width, height), await render_config(gw))
-    out = await _renderer(gw).frame.remote(req.model_dump(mode="json"), view["state"])
+    out = await _renderer(gw).frame.remote(req.model_dump(mode="json"), view["state"], gw.tenant)
     _raise_for(out)
     stored = await asyncio.to_thread(
         _outputs(gw).put_bytes,

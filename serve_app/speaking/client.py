@@ -23,7 +23,7 @@ def speech_handle(gw: Gateway) -> DeploymentHandle[Any]:
 
 async def speech_call(gw: Gateway, method: str, *args: Any) -> Any:
     """Call a Speech replica; its refusals (``{"error": ...}``) become :class:`ApiError`."""
-    out: dict[str, Any] = await getattr(speech_handle(gw), method).remote(*args)
+    out: dict[str, Any] = await getattr(speech_handle(gw), method).remote(*args, tenant=gw.tenant)
     err = out.get("error")
     if err is not None:
         raise ApiError(err["status"], err["code"], err["message"])

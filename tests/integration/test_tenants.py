@@ -1,0 +1,277 @@
+"""Tenants and keys on a real service with keys required (the "keys" configuration): who may
+call what, tenant isolation over every route, revocation, scoped tokens and CORS."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+
+from serve_app.auth.tokens import TokenClaims, make_token
+from tests.integration.helpers import call, frames, new_id
+from tests.service import ADMIN_KEY, TOKEN_SECRET, Service
+from tests.waiting import until
+
+pytestmark = pytest.mark.configurations("keys")
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+
+
+async def new_key(http: aiohttp.ClientSession, service: Service, tenant: str) -> dict[str, Any]:
+    status, made, _ = await call(
+        http, "POST", f"{service.base}/admin/keys", {"tenant": tenant}, _bearer(ADMIN_KEY)
+    )
+    assert status == 201, made
+    return made
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+async def test_every_route_but_health_and_version_needs_a_key(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    for path in ("/health", "/version", "/api/v1/avatars/health", "/docs", "/openapi.json", "/"):
+        async with http.get(f"{service.base}{path}") as r:
+            assert r.status == 200, path
+    for method, path in [
+        ("GET", "/status"),
+        ("GET", "/api/v1/avatars/ada/state"),
+        ("POST", "/api/v1/avatars/session"),
+        ("GET", "/api/v1/avatars/assets"),
+        ("POST", "/api/v1/avatars/tokens"),
+    ]:
+        status, body, headers = await call(http, method, f"{service.base}{path}")
+        assert status == 401 and body["code"] == "unauthorized", (path, body)
+        assert headers["www-authenticate"] == "Bearer"
+    status, body, headers = await call(
+        http, "GET", f"{service.base}/status", headers=_bearer("avk_" + "x" * 43)
+    )
+    assert status == 401 and body["code"] == "invalid_key"
+    assert headers["www-authenticate"].startswith("Bearer")
+    made = await new_key(http, service, "acme")
+    for headers in (_bearer(made["key"]), {"X-API-Key": made["key"]}):
+        status, body, _ = await call(http, "GET", f"{service.base}/status", headers=headers)
+        assert status == 200 and body["tenant"] == "acme", body
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        await http.ws_connect(f"{service.ws_api}/{new_id()}/stream")
+    # the admin routes want the admin key, not a tenant's
+    status, _, headers = await call(
+        http, "GET", f"{service.base}/admin/keys", headers=_bearer(made["key"])
+    )
+    assert status == 401 and headers["www-authenticate"] == "Bearer"
+    status, listed, _ = await call(
+        http, "GET", f"{service.base}/admin/keys?tenant=acme", headers=_bearer(ADMIN_KEY)
+    )
+    assert status == 200 and made["key_id"] in [k["key_id"] for k in listed["keys"]]
+    assert all("key" not in k and "digest" not in k for k in listed["keys"])
+
+
+async def test_a_revoked_key_fails_within_a_second_on_every_replica(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    made = await new_key(http, service, new_id("t"))
+    url = f"{service.api}/{new_id()}/state"
+    status, _, _ = await call(http, "GET", url, headers=_bearer(made["key"]))
+    assert status == 200
+    status, _, _ = await call(
+        http, "DELETE", f"{service.base}/admin/keys/{made['key_id']}", headers=_bearer(ADMIN_KEY)
+    )
+    assert status == 200
+    revoked_at = time.monotonic()
+    # each request may reach any ingress replica; all must refuse within the second
+    await until(
+        lambda: _all_refused(http, url, made["key"]),
+        timeout=1.0,
+        what="every replica refusing the revoked key",
+    )
+    assert time.monotonic() - revoked_at < 1.0
+    status, body, _ = await call(http, "GET", url, headers=_bearer(made["key"]))
+    assert status == 401 and body["code"] == "invalid_key"
+
+
+async def _all_refused(http: aiohttp.ClientSession, url: str, key: str) -> bool:
+    answers = await asyncio.gather(
+        *(call(http, "GET", url, headers=_bearer(key)) for _ in range(8))
+    )
+    return all(a[0] == 401 for a in answers)
+
+
+async def test_tenant_a_never_sees_tenant_b(service: Service, http: aiohttp.ClientSession) -> None:
+    a = _bearer((await new_key(http, service, new_id("a")))["key"])
+    b = _bearer((await new_key(http, service, new_id("b")))["key"])
+    api = service.api
+    # tenant A's things: an avatar, a session with a marker, an asset, a render output, a preset,
+    # a configuration, a render job
+    aid, pid = new_id(), new_id("p")
+    assert (await call(http, "POST", f"{api}/emotions", {"avatar_id": aid, "emotion": "happy"}, a))[
+        0
+    ] == 200
+    status, s, _ = await call(http, "POST", f"{api}/session", {"avatar_id": aid}, a)
+    assert status == 200, s
+    sid = s["session_id"]
+    await call(http, "POST", f"{api}/session/{sid}/markers", {"label": "q1"}, a)
+    name = f"{new_id('f')}.png"
+    async with http.post(f"{api}/assets/upload?name={name}", data=PNG, headers=a) as r:
+        assert r.status == 201, await r.text()
+        asset = (await r.json())["asset_id"]
+    status, out, _ = await call(http, "POST", f"{api}/{aid}/render", {"response": "url"}, a)
+    assert status == 200, out
+    status, _, _ = await call(http, "POST", f"{api}/presets", {"preset_id": pid, "traits": {}}, a)
+    assert status in (200, 201)
+    status, config, _ = await call(http, "PUT", f"{api}/config", {"fps": 60}, a)
+    assert status == 200 and config["fps"] == 60
+    status, job, _ = await call(http, "POST", f"{api}/session/{sid}/replay", {"width": 64}, a)
+    assert status == 202, job
+
+    # tenant B with A's ids: 404 everywhere (never 403: ids do not leak)
+    for method, path, body in [
+        ("POST", f"/{aid}/render", {}),
+        ("GET", f"/{aid}/snapshot", None),
+        ("POST", f"/{aid}/snapshot", None),
+        ("POST", "/render", {"avatar_id": aid}),
+        ("GET", f"/session/{sid}", None),
+        ("DELETE", f"/session/{sid}", None),
+        ("POST", f"/session/{sid}/markers", {"label": "x"}),
+        ("POST", f"/session/{sid}/transcript", {"speaker": "user", "text": "hi"}),
+        ("GET", f"/session/{sid}/events", None),
+        ("GET", f"/session/{sid}/jobs", None),
+        ("POST", f"/session/{sid}/replay", {}),
+        ("GET", f"/session/{sid}/live", None),
+        ("DELETE", f"/session/{sid}/live", None),
+        ("POST", f"/session/{sid}/live", {"sdp": "v=0\r\nm=video 9 UDP 0\r\n", "type": "offer"}),
+        ("GET", f"/jobs/{job['job_id']}", None),
+        ("GET", f"/assets/{asset}", None),
+        ("GET", f"/assets/{asset}/content", None),
+        ("DELETE", f"/assets/{asset}", None),
+        ("GET", f"/assets/download?name={name}", None),
+        ("GET", f"/render/outputs/{out['asset_id']}", None),
+        ("GET", f"/presets/{pid}", None),
+        ("PATCH", f"/presets/{pid}", {"name": "x"}),
+        ("DELETE", f"/presets/{pid}", None),
+    ]:
+        status, data, _ = await call(http, method, f"{api}{path}", body, b)
+        assert status == 404, (method, path, status, data)
+    status, listed, _ = await call(http, "GET", f"{api}/assets", headers=b)
+    assert status == 200 and asset not in str(listed)
+    status, found, _ = await call(http, "GET", f"{api}/assets/search?q={name[:8]}", headers=b)
+    assert status == 200 and asset not in str(found)
+    status, presets, _ = await call(http, "GET", f"{api}/presets", headers=b)
+    assert pid not in str(presets)
+    status, config, _ = await call(http, "GET", f"{api}/config", headers=b)
+    assert config["fps"] != 60
+    # reads of A's avatar id are B's own (empty) avatar, never A's
+    status, view, _ = await call(http, "GET", f"{api}/{aid}/emotions", headers=b)
+    assert status == 200 and view["emotion"] != "happy"
+    status, events, _ = await call(http, "GET", f"{api}/{aid}/events", headers=b)
+    assert "EmotionSet" not in str(events)
+    async with http.ws_connect(f"{service.ws_api}/session/{sid}/stream", headers=b) as ws:
+        msg = await ws.receive(timeout=10)
+        assert msg.type == aiohttp.WSMsgType.CLOSE and ws.close_code == 4404
+    async with http.ws_connect(f"{service.ws_api}/jobs/{job['job_id']}/stream", headers=b) as ws:
+        msg = await ws.receive(timeout=10)
+        assert msg.type == aiohttp.WSMsgType.CLOSE and ws.close_code == 4404
+    # and A still sees all of it
+    status, got, _ = await call(http, "GET", f"{api}/session/{sid}", headers=a)
+    assert status == 200 and got["avatar_id"] == aid
+
+
+async def test_scoped_tokens(service: Service, http: aiohttp.ClientSession) -> None:
+    key = _bearer((await new_key(http, service, new_id("t")))["key"])
+    api = service.api
+    aid = new_id()
+    await call(http, "POST", f"{api}/emotions", {"avatar_id": aid, "emotion": "happy"}, key)
+    status, s, _ = await call(http, "POST", f"{api}/session", {"avatar_id": aid}, key)
+    sid = s["session_id"]
+    status, made, _ = await call(
+        http, "POST", f"{api}/tokens", {"sessions": [sid], "ttl_s": 60}, key
+    )
+    assert status == 200 and made["tenant"].startswith("t-"), made
+    token = made["token"]
+    # the session's routes, by header or ?token=
+    status, got, _ = await call(http, "GET", f"{api}/session/{sid}", headers=_bearer(token))
+    assert status == 200 and got["session_id"] == sid
+    status, got, _ = await call(http, "GET", f"{api}/session/{sid}/events?token={token}")
+    assert status == 200
+    # a browser's WebSocket: the token as a subprotocol entry, accepted as avatar.v1
+    async with http.ws_connect(
+        f"{service.ws_api}/session/{sid}/stream", protocols=("avatar.v1", f"token.{token}")
+    ) as ws:
+        assert ws.protocol == "avatar.v1"
+        first = await frames(ws, 1)
+        assert first[0]["type"] in ("state", "event", "snapshot"), first
+    async with http.ws_connect(f"{service.ws_api}/session/{sid}/stream?token={token}") as ws:
+        assert (await frames(ws, 1))[0]["type"]
+    # nothing else: writes (not in its actions), other sessions, lists, new tokens
+    for method, path in [
+        ("POST", f"/session/{sid}/markers"),
+        ("GET", f"/session/{new_id('s')}"),
+        ("GET", "/assets"),
+        ("GET", f"/{aid}/state"),
+        ("POST", "/tokens"),
+    ]:
+        status, body, _ = await call(http, method, f"{api}{path}", {"label": "x"}, _bearer(token))
+        assert status == 403 and body["code"] == "token_scope", (path, body)
+    status, _, _ = await call(http, "GET", f"{service.base}/status?token={token}")
+    assert status == 403  # outside the API too
+    # tampered: the claims changed, the signature kept
+    head, sig = token.split(".")
+    forged = head[:-2] + ("AA" if head[-2:] != "AA" else "BB")
+    status, body, _ = await call(
+        http, "GET", f"{api}/session/{sid}", headers=_bearer(f"{forged}.{sig}")
+    )
+    assert status == 401 and body["code"] == "invalid_token"
+    # expired (signed with the configuration's secret, as the service would)
+    claims = TokenClaims(tenant=made["tenant"], expires_at=time.time() - 1, sessions=(sid,))
+    expired = make_token(TOKEN_SECRET.encode(), claims)
+    status, body, _ = await call(http, "GET", f"{api}/session/{sid}", headers=_bearer(expired))
+    assert status == 401 and "expired" in body["message"]
+    # a token dies with its key
+    listed = await call(
+        http, "GET", f"{service.base}/admin/keys?tenant={made['tenant']}", None, _bearer(ADMIN_KEY)
+    )
+    (key_id,) = [k["key_id"] for k in listed[1]["keys"]]
+    await call(http, "DELETE", f"{service.base}/admin/keys/{key_id}", None, _bearer(ADMIN_KEY))
+    await until(
+        lambda: _all_refused(http, f"{api}/session/{sid}", token), timeout=1.0, what="token refused"
+    )
+
+
+async def test_cors(service: Service, http: aiohttp.ClientSession) -> None:
+    url = f"{service.base}/health"
+    allowed, foreign = "https://app.example", "https://evil.example"
+    async with http.get(url, headers={"Origin": allowed}) as r:
+        assert r.headers["Access-Control-Allow-Origin"] == allowed
+        assert r.headers["Access-Control-Allow-Credentials"] == "true"
+        assert "Origin" in r.headers["Vary"]
+    async with http.get(url, headers={"Origin": foreign}) as r:
+        assert "Access-Control-Allow-Origin" not in r.headers
+    preflight = {
+        "Origin": allowed,
+        "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "Authorization, Idempotency-Key",
+    }
+    async with http.options(f"{service.api}/ada/state", headers=preflight) as r:
+        assert r.status == 200  # no key needed for a preflight
+        assert "PATCH" in r.headers["Access-Control-Allow-Methods"]
+        assert "authorization" in r.headers["Access-Control-Allow-Headers"].lower()
+        assert r.headers["Access-Control-Allow-Origin"] == allowed
+    async with http.options(
+        f"{service.api}/ada/state", headers={**preflight, "Access-Control-Request-Method": "TRACE"}
+    ) as r:
+        assert r.status == 400
+    async with http.options(
+        f"{service.api}/ada/state", headers={**preflight, "Origin": foreign}
+    ) as r:
+        assert r.status == 400 and "Access-Control-Allow-Origin" not in r.headers
+    # a refusal carries the CORS headers too, so the browser's page can read the 401
+    async with http.get(f"{service.api}/ada/state", headers={"Origin": allowed}) as r:
+        assert r.status == 401 and r.headers["Access-Control-Allow-Origin"] == allowed
