@@ -40,13 +40,18 @@ def _serve(args: argparse.Namespace) -> int:
         settings={k: v for k, v in overrides.items() if v is not None},
     )
     try:
-        settings = resolve_auth(resolve_settings(app_args))
+        settings = resolve_settings(app_args)
     except ValueError as e:
         print(f"avatar-service: {e}", file=sys.stderr)
         return 2
     problem = journal_problem(settings.journal_url)
     if problem:
         print(f"avatar-service: {problem}", file=sys.stderr)
+        return 2
+    try:
+        settings = resolve_auth(settings)  # no keys: loopback only (before Ray starts)
+    except ValueError as e:
+        print(f"avatar-service: {e}", file=sys.stderr)
         return 2
     apply_serve_env_defaults()  # before Ray starts: its processes inherit the environment
     if settings.http_mode == "haproxy":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from events import avatar as a
 from events import catalog as c
 from events import jobs as j
+from events import keys as k
 from events import session as s
 from events.base import Event
 from events.speech import LipSyncTrack, TimedPhone, TimedWord
@@ -71,5 +72,8 @@ SAMPLES: list[Event] = [
     j.JobFinished(result={"asset_id": "as-3", "frames": 72}),
     j.JobFailed(error=j.JobError(status=500, code="render_failed", message="boom")),
     j.JobListed(job_id="job-" + "a" * 32),
+    k.KeyIssued(key_id="key-1", tenant="acme", prefix="avk_abcdefgh", digest="0" * 64),
+    k.KeyRevoked(key_id="key-1"),
+    k.TokenSecretSet(secret="ab" * 32),
     j.JobUnlisted(job_id="job-" + "a" * 32),
 ]

@@ -133,3 +133,5 @@ def test_cli_issues_lists_and_revokes_keys_and_serve_then_requires_them(
     assert main(["keys", *data, "create", "--tenant", "bad tenant"]) == 2
     with pytest.raises(ValueError, match="without API keys"):
         resolve_auth(settings)
+    assert main(["serve", *data, "--host", "0.0.0.0"]) == 2  # refused before Ray starts
+    assert "without API keys" in capsys.readouterr().err
