@@ -1,4 +1,5 @@
-"""Errors entities raise when a command cannot be carried out (mapped to HTTP in serve_app).
+"""Errors entities raise when a command cannot be carried out: a stable ``code`` each, which
+the edge maps to an HTTP status (``serve_app.errors.STATUS_BY_CODE``).
 
 They cross process boundaries (Ray pickles them), so each one rebuilds from its class, message
 and details through ``__reduce__`` whatever its constructor looks like.
@@ -19,7 +20,6 @@ class EntityError(Exception):
     """Base: a command was refused. ``code`` is stable and machine-readable."""
 
     code = "command_rejected"
-    status = 400
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -32,14 +32,12 @@ class EntityError(Exception):
 
 class NotFound(EntityError):
     code = "not_found"
-    status = 404
 
 
 class Conflict(EntityError):
     """The entity is not in a state that allows the command."""
 
     code = "conflict"
-    status = 409
 
 
 class VersionMismatch(Conflict):
@@ -59,4 +57,3 @@ class Unavailable(EntityError):
     """Storage failed or the actor could not be reached; retrying may help."""
 
     code = "unavailable"
-    status = 503

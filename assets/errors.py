@@ -10,7 +10,8 @@
     ├── InvalidAsset        the bytes are of the right type but unusable, e.g. a broken glTF (422)
     └── StorageFailure      the disk or the index failed (500, retryable)
 
-Routes map these to HTTP statuses in one place (``serve_app/routes/assets.py``); backends
+Each has a stable ``code``; the edge maps codes to HTTP statuses in one table
+(``serve_app.errors.STATUS_BY_CODE``); backends
 translate OS and sqlite3 errors into them at the boundary.
 """
 
@@ -20,22 +21,18 @@ from __future__ import annotations
 class AssetError(Exception):
     """Base class of every error raised by :mod:`assets`."""
 
-    status = 500
     code = "asset_error"
 
 
 class UnsafeName(AssetError):
-    status = 400
     code = "unsafe_name"
 
 
 class AssetNotFound(AssetError):
-    status = 404
     code = "asset_not_found"
 
 
 class AssetTooLarge(AssetError):
-    status = 413
     code = "too_large"
 
     def __init__(self, limit: int) -> None:
@@ -44,16 +41,13 @@ class AssetTooLarge(AssetError):
 
 
 class UnsupportedMedia(AssetError):
-    status = 415
     code = "unsupported_media_type"
 
 
 class InvalidAsset(AssetError):
-    status = 422
     code = "invalid_asset"
 
 
 class StorageFailure(AssetError):
-    status = 500
     code = "storage_error"
     retryable = True

@@ -3,7 +3,7 @@
 Imports nothing else of this project; everything above builds on it.
 """
 
-from events import avatar, catalog, jobs, keys, session
+from events import avatar, catalog, idempotency, jobs, keys, session
 from events.base import Event, EventRegistry, registry, upcaster
 from events.codec import EventCodec, default_codec
 from events.errors import (
@@ -51,6 +51,7 @@ __all__ = [
     "avatar",
     "catalog",
     "default_codec",
+    "idempotency",
     "jobs",
     "keys",
     "load_state",

@@ -22,6 +22,7 @@ from serve_app.auth.mode import resolve_auth
 from serve_app.errors import install_error_handlers
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX
+from serve_app.idempotency import IdempotencyMiddleware
 from serve_app.live.deployment import Live
 from serve_app.metrics import LatencyMiddleware
 from serve_app.renderer import Renderer
@@ -59,6 +60,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     # outermost last: CORS answers preflights and decorates refusals; auth before every route
+    app.add_middleware(IdempotencyMiddleware, api=app)
     app.add_middleware(AuthMiddleware)
     app.add_middleware(LatencyMiddleware)
     app.add_middleware(Cors)

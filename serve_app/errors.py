@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actors.errors import EntityError
 from assets.errors import AssetError
+from events.errors import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,43 @@ def not_found(what: str, ident: str) -> ApiError:
     return ApiError(404, f"{what}_not_found", f"{what} {ident!r} not found")
 
 
+#: The one table from error codes to HTTP statuses. Inner layers (entities, the asset store,
+#: the journal) raise errors with codes and know nothing of HTTP; the handlers below look the
+#: status up here. Codes not listed are a 500.
+STATUS_BY_CODE: dict[str, int] = {
+    # entities (actors.errors, actors.catalog)
+    "command_rejected": 400,
+    "not_found": 404,
+    "conflict": 409,
+    "version_conflict": 409,
+    "unavailable": 503,
+    "preset_not_found": 404,
+    "preset_exists": 409,
+    # the asset store (assets.errors)
+    "asset_error": 500,
+    "unsafe_name": 400,
+    "asset_not_found": 404,
+    "too_large": 413,
+    "unsupported_media_type": 415,
+    "invalid_asset": 422,
+    "storage_error": 500,
+    # the journal (events.errors.StorageError): the client should retry
+    "storage_unavailable": 503,
+}
+RETRY_AFTER_S = 1
+
+
+def status_of(code: str) -> int:
+    return STATUS_BY_CODE.get(code, 500)
+
+
+def _retry_headers(status: int, headers: dict[str, str] | None = None) -> dict[str, str] | None:
+    """Every 503 says when to try again."""
+    if status != 503 or (headers and "Retry-After" in headers):
+        return headers
+    return {**(headers or {}), "Retry-After": str(RETRY_AFTER_S)}
+
+
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -84,22 +122,35 @@ _STATUS_CODES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(
-            error_body(exc.code, exc.message, **exc.details), exc.status, headers=exc.headers
-        )
+        headers = _retry_headers(exc.status, exc.headers)
+        body = error_body(exc.code, exc.message, **exc.details)
+        return JSONResponse(body, exc.status, headers=headers)
 
     @app.exception_handler(EntityError)
     async def _entity(request: Request, exc: EntityError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, **exc.details), exc.status)
+        status = status_of(exc.code)
+        body = error_body(exc.code, exc.message, **exc.details)
+        return JSONResponse(body, status, headers=_retry_headers(status))
 
     @app.exception_handler(AssetError)
     async def _asset(request: Request, exc: AssetError) -> JSONResponse:
-        if exc.status >= 500:
+        status = status_of(exc.code)
+        if status >= 500:
             # the details (paths, the index's host and user) go to the log, not to clients
             log.error("asset storage failed on %s %s: %s", request.method, request.url.path, exc)
             message = "asset storage is unavailable; try again"
-            return JSONResponse(error_body(exc.code, message, retryable=True), exc.status)
-        return JSONResponse(error_body(exc.code, str(exc)), exc.status)
+            body = error_body(exc.code, message, retryable=True)
+            return JSONResponse(body, status, headers=_retry_headers(status))
+        return JSONResponse(error_body(exc.code, str(exc)), status)
+
+    @app.exception_handler(StorageError)
+    async def _storage(request: Request, exc: StorageError) -> JSONResponse:
+        # a journal that cannot be reached (server down, disk full, locked): retry later; the
+        # details (paths, hosts) go to the log only
+        log.error("journal failed on %s %s: %s", request.method, request.url.path, exc)
+        code = "storage_unavailable"
+        body = error_body(code, "the journal is unavailable; try again", retryable=True)
+        return JSONResponse(body, status_of(code), headers=_retry_headers(status_of(code)))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -31,6 +31,7 @@ from events.session import session_folder
 from events.tailer import JournalTailer
 from serve_app.auth.keys import KeyRing, token_secret
 from serve_app.errors import ApiError, not_found
+from serve_app.limits import RateLimiter, SharedCounter
 from serve_app.rendering.driver import JobDriver
 from serve_app.rendering.jobs import JobStore
 from serve_app.rendering.outputs import shared_asset_store
@@ -63,6 +64,15 @@ class Gateway:
         self.render_jobs = JobDriver(self.jobs, self.deployments.get("renderer"))
         self.started_at = time.time()
         self.keys = KeyRing(self.journal, settings.key_refresh_s)
+        self.limiter = RateLimiter(
+            {
+                "command": settings.rate_commands_per_s,
+                "render": settings.rate_renders_per_min,
+                "speech": settings.rate_speech_per_min,
+            },
+            {"command": 1.0, "render": 60.0, "speech": 60.0},
+            shared=SharedCounter(),
+        )
         self._views: dict[str, Gateway] = {self.tenant: self}  # shared by every view
         self._views_lock = threading.Lock()
         self._secret: bytes | None = None

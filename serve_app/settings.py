@@ -192,6 +192,15 @@ class Settings(BaseModel):
     cors_credentials: bool = Field(
         False, description="Allow credentialed CORS requests (explicit origins only)."
     )
+    rate_commands_per_s: int = Field(
+        1000, ge=1, description="Writes per second per key (renders and speech apart)."
+    )
+    rate_renders_per_min: int = Field(
+        1200, ge=1, description="Renders (frames, sequences, snapshots, replays) per minute."
+    )
+    rate_speech_per_min: int = Field(
+        1200, ge=1, description="Speech requests (lipsync, phonemes, speak) per minute per key."
+    )
 
     def live_autoscaling(self) -> dict[str, Any]:
         """Live's ``autoscaling_config``: replicas follow the live streams they hold

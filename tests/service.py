@@ -59,6 +59,7 @@ KEYS_SETTINGS: dict[str, Any] = {
     "key_refresh_s": 0.5,
     "cors_origins": ["https://app.example"],
     "cors_credentials": True,
+    "rate_speech_per_min": 3,  # low enough to see the 429 (test_tenants.py)
 }
 
 
@@ -204,8 +205,10 @@ CONFIGURATIONS = {
     "dedicated": ("dedicated", False),
     "hosted": ("hosted", False),
     "postgres": ("hosted", True),
-    "keys": ("hosted", False),  # + KEYS_SETTINGS: API keys required (tenants, tokens, CORS)
 }
+#: Chosen by name only (never in ``*CONFIGURATIONS``): the app with API keys required
+#: (KEYS_SETTINGS), for the tenant, token and CORS tests.
+KEYS_CONFIGURATION = {"keys": ("hosted", False)}
 #: Tests that do not choose run on these. A module (or test) whose behaviour depends on the
 #: journal (entities, streams, durability, jobs, assets) chooses more with
 #: ``pytestmark = pytest.mark.configurations(*CONFIGURATIONS)``; an explicit
@@ -216,7 +219,7 @@ DEFAULT_CONFIGURATIONS = ["dedicated", "hosted"]
 @pytest.fixture(scope="session", params=DEFAULT_CONFIGURATIONS)
 def service(ray_cluster: Service, request: pytest.FixtureRequest) -> Iterator[Service]:
     """The app deployed in each configuration in turn (see :data:`CONFIGURATIONS`)."""
-    placement, on_postgres = CONFIGURATIONS[request.param]
+    placement, on_postgres = {**CONFIGURATIONS, **KEYS_CONFIGURATION}[request.param]
     ray_cluster.placement = placement
     ray_cluster.extra = KEYS_SETTINGS if request.param == "keys" else {}
     ray_cluster.journal = (

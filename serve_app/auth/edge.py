@@ -12,6 +12,7 @@ token used outside its scope is a 403.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -28,7 +29,9 @@ from serve_app.auth.tokens import (
     read_token,
 )
 from serve_app.errors import error_body
+from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX
+from serve_app.limits import bucket_of
 
 SUBPROTOCOL = "avatar.v1"
 _WS_CREDENTIAL = "token."
@@ -84,6 +87,12 @@ class AuthMiddleware:
             principal = await authenticate(scope)
         except Refused as e:
             await refuse(scope, send, e)
+            return
+        wait = _over_limit(gw, principal, scope)
+        if wait is not None:
+            await refuse(
+                scope, send, Refused(429, "rate_limited", "over the key's rate limit"), wait
+            )
             return
         scope.setdefault("state", {})["principal"] = principal
         if kind == "websocket" and SUBPROTOCOL in _offered(scope):
@@ -161,7 +170,16 @@ def _accepting_with(send: Send, subprotocol: str) -> Send:
     return wrapped
 
 
-async def refuse(scope: Scope, send: Send, e: Refused) -> None:
+def _over_limit(gw: Gateway, principal: Principal, scope: Scope) -> float | None:
+    """Seconds to wait if the request is over its key's limit (keys only; reads are free)."""
+    path: str = scope["path"]
+    if principal.key_id is None or not path.startswith(API_PREFIX + "/"):
+        return None
+    bucket = bucket_of(scope.get("method", "GET"), path[len(API_PREFIX) + 1 :].split("/"))
+    return None if bucket is None else gw.limiter.admit(principal.key_id, bucket)
+
+
+async def refuse(scope: Scope, send: Send, e: Refused, retry_after: float | None = None) -> None:
     if scope["type"] == "websocket":  # before accept: the handshake fails (HTTP 403)
         await send({"type": "websocket.close", "code": 1008, "reason": e.message[:120]})
         return
@@ -169,6 +187,8 @@ async def refuse(scope: Scope, send: Send, e: Refused) -> None:
     if e.status == 401:
         challenge = 'Bearer error="invalid_token"' if e.code != "unauthorized" else "Bearer"
         headers.append((b"www-authenticate", challenge.encode()))
+    if retry_after is not None:
+        headers.append((b"retry-after", str(math.ceil(retry_after)).encode()))
     body = json.dumps(error_body(e.code, e.message)).encode()
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": e.status, "headers": headers})

@@ -275,3 +275,56 @@ async def test_cors(service: Service, http: aiohttp.ClientSession) -> None:
     # a refusal carries the CORS headers too, so the browser's page can read the 401
     async with http.get(f"{service.api}/ada/state", headers={"Origin": allowed}) as r:
         assert r.status == 401 and r.headers["Access-Control-Allow-Origin"] == allowed
+
+
+async def test_rate_limits_are_per_key_with_retry_after(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    first = _bearer((await new_key(http, service, new_id("t")))["key"])
+    second = _bearer((await new_key(http, service, new_id("t")))["key"])
+    url = f"{service.api}/phonemes"
+    body = {"text": "Hi."}
+    answers = [(await call(http, "POST", url, body, first))[0] for _ in range(3)]
+    assert answers == [200, 200, 200]
+    status, err, headers = await call(http, "POST", url, body, first)
+    assert status == 429 and err["code"] == "rate_limited"
+    assert 1 <= int(headers["retry-after"]) <= 60
+    assert (await call(http, "POST", url, body, second))[0] == 200  # another key: its own
+    status, _, _ = await call(http, "GET", f"{service.api}/visemes", headers=first)
+    assert status == 200  # reads are not limited
+
+
+async def test_every_write_takes_an_idempotency_key(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    key = _bearer((await new_key(http, service, new_id("t")))["key"])
+    api = service.api
+    retry = {**key, "Idempotency-Key": new_id("k")}
+    # a preset: the retry answers the first response and creates nothing more
+    pid = new_id("p")
+    body = {"preset_id": pid, "traits": {}}
+    first = await call(http, "POST", f"{api}/presets", body, retry)
+    again = await call(http, "POST", f"{api}/presets", body, retry)
+    assert first[0] in (200, 201) and again[0] == first[0] and again[1] == first[1]
+    assert again[2]["idempotent-replayed"] == "true"
+    assert (await call(http, "POST", f"{api}/presets", body, key))[0] == 409  # no key: exists
+    # the same key elsewhere is refused
+    status, err, _ = await call(http, "PUT", f"{api}/config", {"fps": 30}, retry)
+    assert status == 422 and err["code"] == "idempotency_key_reused"
+    # an upload retried stores one asset
+    upload = {**key, "Idempotency-Key": new_id("k")}
+    name = f"{new_id('f')}.png"
+    ids = []
+    for _ in range(2):
+        async with http.post(f"{api}/assets/upload?name={name}", data=PNG, headers=upload) as r:
+            assert r.status == 201
+            ids.append((await r.json())["asset_id"])
+    assert ids[0] == ids[1]
+    status, listed, _ = await call(http, "GET", f"{api}/assets/search?q={name}", headers=key)
+    assert [i["asset_id"] for i in listed["items"]] == [ids[0]]  # one upload stored
+    # keys are per tenant: another tenant's same key runs its own request
+    other = _bearer((await new_key(http, service, new_id("t")))["key"])
+    status, made, _ = await call(
+        http, "POST", f"{api}/presets", body, {**other, "Idempotency-Key": retry["Idempotency-Key"]}
+    )
+    assert status in (200, 201) and "idempotent-replayed" not in str(made)

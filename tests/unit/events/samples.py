@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from events import avatar as a
 from events import catalog as c
+from events import idempotency as i
 from events import jobs as j
 from events import keys as k
 from events import session as s
@@ -75,5 +76,8 @@ SAMPLES: list[Event] = [
     k.KeyIssued(key_id="key-1", tenant="acme", prefix="avk_abcdefgh", digest="0" * 64),
     k.KeyRevoked(key_id="key-1"),
     k.TokenSecretSet(secret="ab" * 32),
+    i.RequestStarted(request="POST /api/v1/avatars/presets"),
+    i.RequestCompleted(status=201, headers=[("content-type", "application/json")], body=b"{}"),
+    i.RequestAbandoned(),
     j.JobUnlisted(job_id="job-" + "a" * 32),
 ]
