@@ -51,9 +51,33 @@ const STATUS_TITLES = {
   504: "Timed out",
 };
 
+/** The API key or scoped token the console sends (none: a service without keys), kept in
+ * localStorage. A token (avt_...) also goes on media URLs, which cannot carry headers. */
+export const credential = {
+  get: () => localStorage.getItem("avatar.credential") || "",
+  set: (value) => localStorage.setItem("avatar.credential", value.trim()),
+};
+
+/** WebSocket subprotocols carrying the credential (browsers cannot set headers there). */
+export function socketProtocols() {
+  const cred = credential.get();
+  return cred ? ["avatar.v1", `token.${cred}`] : [];
+}
+
+/** ``url`` with ``?token=`` when the credential is a token (for <video src>, links). */
+export function withToken(url) {
+  const cred = credential.get();
+  if (!cred.startsWith("avt_")) return url;
+  const u = new URL(url, window.location.href);
+  u.searchParams.set("token", cred);
+  return u.href;
+}
+
 /** One JSON request to the API; resolves to the parsed body, rejects with an ApiError. */
 export async function request(method, path, { body, headers = {}, prefix = API } = {}) {
   const init = { method, headers: { accept: "application/json", ...headers } };
+  const cred = credential.get();
+  if (cred) init.headers.authorization = `Bearer ${cred}`;
   if (body !== undefined) {
     init.headers["content-type"] = "application/json";
     init.body = JSON.stringify(body);

@@ -1,7 +1,7 @@
 // The console: pick or create an avatar and a session, watch it live, make it speak, set its
 // emotion, trigger animations, read its event log, close the session and replay it to MP4.
 
-import { api } from "./api.js";
+import { api, credential } from "./api.js";
 import { EventLog, SessionStream } from "./events.js";
 import { LiveView } from "./live.js";
 import { ReplayPanel } from "./replay.js";
@@ -541,7 +541,18 @@ async function restore() {
   if (last) await reopenSession(last.session_id);
 }
 
+/** The key-or-token field: kept in localStorage; a change reloads with it. */
+function wireCredential() {
+  const field = $("credential");
+  field.value = credential.get();
+  field.addEventListener("change", () => {
+    credential.set(field.value);
+    window.location.reload();
+  });
+}
+
 async function main() {
+  wireCredential();
   wire();
   refreshControls();
   api.version().then((v) => {

@@ -2,7 +2,7 @@
 // log that shows it. A dropped connection is reopened; the events recorded meanwhile are read
 // from the event pages, so the log has no gap.
 
-import { request, socketUrl } from "./api.js";
+import { request, socketProtocols, socketUrl } from "./api.js";
 
 const RECONNECT_MS = [500, 1000, 2000, 5000];
 const HISTORY_LIMIT = 300;
@@ -22,7 +22,10 @@ export class SessionStream {
   open() {
     this.stopped = false;
     this.onState(this.attempt ? "reconnecting" : "connecting");
-    const ws = new WebSocket(socketUrl(`/session/${encodeURIComponent(this.sessionId)}/stream`));
+    const ws = new WebSocket(
+      socketUrl(`/session/${encodeURIComponent(this.sessionId)}/stream`),
+      socketProtocols(),
+    );
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;

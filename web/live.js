@@ -4,7 +4,7 @@
 // its ICE candidates are gathered (the service answers once, no trickle), posts it to
 // POST /session/{id}/live and applies the answer. DELETE /session/{id}/live ends it.
 
-import { api } from "./api.js";
+import { api, withToken } from "./api.js";
 
 const ICE_GATHER_TIMEOUT_MS = 3000;
 
@@ -90,7 +90,7 @@ export class LiveView {
   showReplay(url) {
     if (this.pc || this.active) return false;
     const replay = this.els.replay;
-    replay.src = url;
+    replay.src = withToken(url);
     replay.hidden = false;
     this.hideOverlay();
     this.setState("replay");

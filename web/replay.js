@@ -1,7 +1,7 @@
 // Replay a session to MP4: POST /session/{id}/replay starts a render job; its progress comes
 // over the job's WebSocket (or, when that cannot be opened, by polling GET /jobs/{id}).
 
-import { api } from "./api.js";
+import { api, socketProtocols, withToken } from "./api.js";
 
 const POLL_MS = 500;
 
@@ -60,7 +60,7 @@ export class ReplayPanel {
     const url = new URL(job.stream, window.location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     let finished = false;
-    const ws = new WebSocket(url.href);
+    const ws = new WebSocket(url.href, socketProtocols());
     this.ws = ws;
     ws.onmessage = (message) => {
       const frame = JSON.parse(message.data);
@@ -131,7 +131,7 @@ export class ReplayPanel {
       `${result.frames} frames${result.has_audio ? ", with speech" : ""}; ` +
       `rendered in ${result.render_s.toFixed(1)} s.`;
     this.els.detail.hidden = false;
-    this.els.link.href = result.url;
+    this.els.link.href = withToken(result.url);
     this.els.link.download = `${this.sessionId}.mp4`;
     this.els.link.textContent = `Download MP4 · ${mb} MB`;
     this.els.result.hidden = false;
