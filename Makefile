@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Debian's Chromium, driven by the browser tests (tests/browser) through Playwright
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install serve test test-unit lint bench clean
+.PHONY: install serve test test-unit lint bench clean fuzz
 
 install: $(STAMP)
 
@@ -30,6 +30,10 @@ test: $(STAMP) $(CHROMIUM)
 ## Only the fast tests that never start Ray.
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit tests/contracts
+
+## Fuzz every API operation from /openapi.json (schemathesis, 30 examples each; the suite runs 2).
+fuzz: $(STAMP)
+	AVATAR_FUZZ_EXAMPLES=30 $(PY) -m pytest tests/integration/test_fuzz.py -p no:cacheprovider
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

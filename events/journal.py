@@ -29,7 +29,7 @@ from typing import Any
 
 from events.base import Event
 from events.codec import EventCodec, default_codec, pack, unpack
-from events.errors import EventRejected, JournalError, StorageError, VersionConflict
+from events.errors import CodecError, EventRejected, JournalError, StorageError, VersionConflict
 from events.records import RecordedEvent, SnapshotRecord
 from events.types import ANY, Expected, ExpectedVersion, check_stream_id, expected_matches
 
@@ -150,12 +150,17 @@ class Journal(ABC):
         elif not isinstance(expected_version, ExpectedVersion):
             raise EventRejected(f"bad expected version {expected_version!r}")
         rows = []
-        for event in events:
-            type_name, schema_version, payload = self.codec.encode(event)
-            rows.append(NewEvent(str(event.event_id), type_name, schema_version, payload))
+        try:
+            for event in events:
+                type_name, schema_version, payload = self.codec.encode(event)
+                rows.append(NewEvent(str(event.event_id), type_name, schema_version, payload))
+            meta = pack(dict(request.metadata)) if request.metadata else b""
+        except CodecError as e:  # e.g. a lone surrogate ("\ud852"): it has no UTF-8 form
+            raise EventRejected(
+                f"cannot encode the events (text that is not valid Unicode?): {e}"
+            ) from e
         if len({r.event_id for r in rows}) != len(rows):
             raise EventRejected("the same event id appears twice in one batch")
-        meta = pack(dict(request.metadata)) if request.metadata else b""
         at = self.clock() if request.recorded_at is None else request.recorded_at
         return PreparedAppend(stream_id, rows, expected_version, meta, at)
 

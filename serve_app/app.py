@@ -81,7 +81,47 @@ def create_app() -> FastAPI:
         app.include_router(router, prefix=PREFIX)
     app.include_router(avatars.router, prefix=PREFIX)
     app.include_router(console.router)  # the web console at /, its files under /web/
+    _document_errors_and_auth(app)
     return app
+
+
+#: Every error body (serve_app.errors.error_body): what the 422s and the others really carry.
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string", "description": "Stable, machine-readable."},
+        "message": {"type": "string"},
+        "detail": {"description": "The message again, or the validation problems."},
+    },
+}
+_OPEN_PATHS = ("/health", "/version", f"{PREFIX}/health", f"{PREFIX}/version")
+
+
+def _document_errors_and_auth(app: FastAPI) -> None:
+    """The OpenAPI document says what the service does: errors are our JSON body (FastAPI's
+    default 422 schema is replaced), and every route but the open ones takes a key."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {})["HTTPValidationError"] = ERROR_SCHEMA
+        components["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "API key or token"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+        }
+        schema["security"] = [{"bearer": []}, {"apiKey": []}]
+        for path in _OPEN_PATHS:
+            for operation in schema.get("paths", {}).get(path, {}).values():
+                operation["security"] = []
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 app = create_app()

@@ -29,6 +29,7 @@ from events import (
 from events.avatar import AnimationTriggered, EmotionSet
 from events.base import Event
 from events.journal import AppendRequest
+from events.keys import KeyIssued, KeyRevoked
 
 WORKER = Path(__file__).with_name("journal_worker.py")
 
@@ -180,6 +181,16 @@ class JournalContract(ABC):
         with pytest.raises(EventRejected):
             journal.append("s-1", [a, b], ANY)
         assert journal.highest_version("s-1") == 1
+
+    def test_text_that_is_not_unicode_is_rejected_and_nothing_written(
+        self, journal: Journal
+    ) -> None:
+        bad = KeyIssued(key_id="k", tenant="t", prefix="p", digest="d", name="x\ud852")
+        with pytest.raises(EventRejected, match="Unicode"):
+            journal.append("tenant:keys", [bad])
+        with pytest.raises(EventRejected, match="Unicode"):
+            journal.append("tenant:keys", [KeyRevoked(key_id="k")], metadata={"m": "\udc00"})
+        assert journal.highest_version("tenant:keys") == 0
 
     def test_event_id_from_another_stream_is_rejected(self, journal: Journal) -> None:
         e = ev(1)

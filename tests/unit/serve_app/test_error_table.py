@@ -1,0 +1,75 @@
+"""One table at the edge: inner errors carry codes; a journal StorageError is a 503 with
+Retry-After, whatever the route."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import FastAPI
+
+from actors.errors import Conflict, NotFound, Unavailable
+from assets.errors import AssetNotFound, AssetTooLarge
+from events.errors import StorageError
+from serve_app.errors import STATUS_BY_CODE, install_error_handlers
+
+
+def _app(exc: Exception) -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/x")
+    async def fail() -> None:
+        raise exc
+
+    return app
+
+
+def _get(app: FastAPI) -> tuple[int, dict[str, str], dict[str, Any]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/x",
+        "raw_path": b"/x",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "scheme": "http",
+        "server": ("t", 80),
+        "client": ("t", 1),
+        "http_version": "1.1",
+    }
+    asyncio.run(app(scope, receive, send))
+    start = sent[0]
+    headers = {k.decode(): v.decode() for k, v in start["headers"]}
+    body = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    return start["status"], headers, body
+
+
+def test_a_journal_storage_error_is_a_503_with_retry_after_and_no_detail() -> None:
+    status, headers, body = _get(_app(StorageError("sqlite failed at /secret/path")))
+    assert status == 503 and headers["retry-after"] == "1"
+    assert body["code"] == "storage_unavailable" and body["retryable"] is True
+    assert "/secret/path" not in json.dumps(body)
+
+
+def test_inner_errors_get_their_status_from_the_table() -> None:
+    for exc, status in [
+        (NotFound("gone"), 404),
+        (Conflict("closed"), 409),
+        (Unavailable("actor down"), 503),
+        (AssetNotFound("a"), 404),
+        (AssetTooLarge("big"), 413),
+    ]:
+        got, headers, body = _get(_app(exc))
+        assert got == status == STATUS_BY_CODE[body["code"]], exc
+        assert ("retry-after" in headers) == (status == 503)
