@@ -8,6 +8,10 @@ from fastapi import Header, Response
 
 from serve_app.errors import ApiError
 
+#: The largest version, offset or count a query takes (a JavaScript-safe integer; the
+#: journals store 64-bit ones).
+MAX_INT = 2**53
+
 #: Where every route of the API lives (the WebSocket streams too).
 API_PREFIX = "/api/v1/avatars"
 

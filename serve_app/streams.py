@@ -36,6 +36,7 @@ from serve_app import gateway
 from serve_app.auth.edge import principal_of
 from serve_app.errors import ApiError
 from serve_app.gateway import Gateway
+from serve_app.http import MAX_INT
 from serve_app.rendering.jobs import progress_frame
 
 log = logging.getLogger(__name__)
@@ -206,8 +207,8 @@ async def avatar_stream(
     gw = _gateway(ws)
     try:
         check_id(avatar_id, "avatar id")
-        if from_version is not None and from_version < 1:
-            raise ValueError("from_version must be >= 1")
+        if from_version is not None and not 1 <= from_version <= MAX_INT:
+            raise ValueError(f"from_version must be 1..{MAX_INT}")
     except ValueError as e:
         await sock.error("validation_error", str(e))
         await ws.close(CLOSE_BAD_REQUEST)

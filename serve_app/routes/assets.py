@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from assets import AssetInfo, AssetKind, check_download_name
 from serve_app.downloads import asset_response
+from serve_app.http import MAX_INT
 from serve_app.rendering.outputs import content_url
 from serve_app.routes.deps import GatewayDep
 from serve_app.uploads import receive_upload
@@ -100,7 +101,7 @@ Kind = Annotated[AssetKind | None, Query(description="Only assets of this kind."
 async def list_assets(
     gw: GatewayDep,
     kind: Kind = None,
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_INT),
     limit: int = Query(50, ge=1, le=500),
 ) -> AssetList:
     page = await asyncio.to_thread(gw.assets.page, gw.tenant, kind=kind, offset=offset, limit=limit)

@@ -19,7 +19,7 @@ from events.avatar import (
     StatePatch,
     TransitionMs,
 )
-from serve_app.http import IdempotencyKey, IfMatch, parse_if_match, set_version
+from serve_app.http import MAX_INT, IdempotencyKey, IfMatch, parse_if_match, set_version
 from serve_app.routes.deps import AvatarId, GatewayDep
 
 router = APIRouter(tags=["avatars"])
@@ -165,7 +165,7 @@ async def get_state(
     avatar_id: AvatarId,
     gw: GatewayDep,
     response: Response,
-    version: int | None = Query(None, ge=1, description="State as of this version."),
+    version: int | None = Query(None, ge=1, le=MAX_INT, description="State as of this version."),
 ) -> StateView:
     if version is None:
         view = await gw.avatar(avatar_id)
@@ -229,7 +229,7 @@ async def trigger_animation(
 async def avatar_events(
     avatar_id: AvatarId,
     gw: GatewayDep,
-    from_version: int = Query(1, ge=1),
+    from_version: int = Query(1, ge=1, le=MAX_INT),
     limit: int = Query(100, ge=1, le=1000),
 ) -> EventPage:
     return await event_page(gw, "avatar", avatar_id, from_version, limit)

@@ -13,7 +13,7 @@ from actors.commands import AddMarker, AddTranscriptLine, CloseSession, StartSes
 from actors.naming import ID_PATTERN
 from events.speech import MAX_TEXT_CHARS
 from serve_app.errors import ApiError
-from serve_app.http import IdempotencyKey, set_version
+from serve_app.http import MAX_INT, IdempotencyKey, set_version
 from serve_app.routes.avatars import EventPage, event_page
 from serve_app.routes.deps import GatewayDep, SessionId
 
@@ -177,7 +177,7 @@ async def add_transcript_line(
 async def session_events(
     session_id: SessionId,
     gw: GatewayDep,
-    from_version: int = Query(1, ge=1),
+    from_version: int = Query(1, ge=1, le=MAX_INT),
     limit: int = Query(100, ge=1, le=1000),
 ) -> EventPage:
     await gw.require_session(session_id)
