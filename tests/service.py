@@ -60,6 +60,7 @@ KEYS_SETTINGS: dict[str, Any] = {
     "cors_origins": ["https://app.example"],
     "cors_credentials": True,
     "rate_speech_per_min": 3,  # low enough to see the 429 (test_tenants.py)
+    "ingress_min_replicas": 2,  # revocation is tested on every replica
 }
 
 

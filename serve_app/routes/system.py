@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from importlib.metadata import version as dist_version
 from typing import Any
@@ -58,6 +59,7 @@ async def status(gw: GatewayDep) -> dict[str, Any]:
         "version": service_version(),
         "uptime_s": round(time.time() - gw.started_at, 1),
         "tenant": gw.tenant,
+        "ingress": {"pid": os.getpid()},
         "journal": journal,
         "actors": actors,
         "renderer": {"replicas": renderer.get("running"), **renderer},

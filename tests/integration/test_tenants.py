@@ -82,6 +82,14 @@ async def test_a_revoked_key_fails_within_a_second_on_every_replica(
     url = f"{service.api}/{new_id()}/state"
     status, _, _ = await call(http, "GET", url, headers=_bearer(made["key"]))
     assert status == 200
+    pids: set[int] = set()  # two ingress replicas serve this configuration: both must refuse
+
+    async def both_replicas_seen() -> bool:
+        _, body, _ = await call(http, "GET", f"{service.base}/status", headers=_bearer(made["key"]))
+        pids.add(body["ingress"]["pid"])
+        return len(pids) == 2
+
+    await until(both_replicas_seen, timeout=60, what="requests reaching both ingress replicas")
     status, _, _ = await call(
         http, "DELETE", f"{service.base}/admin/keys/{made['key_id']}", headers=_bearer(ADMIN_KEY)
     )
