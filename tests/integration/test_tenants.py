@@ -90,20 +90,25 @@ async def test_a_revoked_key_fails_within_a_second_on_every_replica(
         return len(pids) == 2
 
     await until(both_replicas_seen, timeout=60, what="requests reaching both ingress replicas")
+    # a round of requests takes this long here (a loaded machine): it is not revocation time
+    started = time.monotonic()
+    await _all_refused(http, url, made["key"])
+    transit = time.monotonic() - started
     status, _, _ = await call(
         http, "DELETE", f"{service.base}/admin/keys/{made['key_id']}", headers=_bearer(ADMIN_KEY)
     )
     assert status == 200
     revoked_at = time.monotonic()
-    # each request may reach any ingress replica; all must refuse within the second
+    # each request may reach either ingress replica; both must refuse within the second
     await until(
         lambda: _all_refused(http, url, made["key"]),
-        timeout=1.0,
+        timeout=1.0 + transit,
         what="every replica refusing the revoked key",
     )
-    assert time.monotonic() - revoked_at < 1.0
-    status, body, _ = await call(http, "GET", url, headers=_bearer(made["key"]))
-    assert status == 401 and body["code"] == "invalid_key"
+    assert time.monotonic() - revoked_at < 1.0 + transit
+    for _ in range(8):
+        status, body, _ = await call(http, "GET", url, headers=_bearer(made["key"]))
+        assert status == 401 and body["code"] == "invalid_key"
 
 
 async def _all_refused(http: aiohttp.ClientSession, url: str, key: str) -> bool:
