@@ -128,13 +128,14 @@ class KeyRing:
     def refresh(self) -> None:
         """Read the keys stream's new events (blocking; one indexed read)."""
         with self._lock:
+            started = self.clock()  # what the read sees is at least as recent as this
             records = self.journal.read(KEYS_STREAM, self._state.version + 1)
             if records:
                 self._state = keys_folder.fold(self._state, records)
                 self._by_digest = {
                     k.digest: k for k in self._state.keys.values() if k.revoked_at is None
                 }
-            self._checked = self.clock()
+            self._checked = started
 
     def stale(self) -> bool:
         return self.clock() - self._checked >= self.refresh_s
@@ -148,12 +149,18 @@ class KeyRing:
         await asyncio.shield(self._refreshing)
 
     async def recheck(self, min_interval_s: float = 0.05) -> None:
-        """Refresh now unless one happened in the last ``min_interval_s`` (a key unknown
-        here may have been issued a moment ago; a flood of wrong keys costs at most one read
-        per interval)."""
-        if self.clock() - self._checked >= min_interval_s:
-            self._checked = float("-inf")
-            await self.fresh()
+        """Make sure a read that started after now has happened (a key unknown here may have
+        been issued a moment ago on another replica). Reads are at least ``min_interval_s``
+        apart (a flood of wrong keys costs one read per interval), and concurrent misses
+        share one."""
+        asked = self.clock()
+        wait = self._checked + min_interval_s - asked
+        if wait > 0:
+            await asyncio.sleep(wait)
+        while self._checked < asked:  # no read has started since this miss: start one
+            if self._refreshing is None or self._refreshing.done():
+                self._refreshing = asyncio.ensure_future(asyncio.to_thread(self.refresh))
+            await asyncio.shield(self._refreshing)
 
     def lookup(self, key: str) -> KeyRecord | None:
         """The active key ``key`` is, if any (as of the last refresh)."""
