@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from events import MemoryJournal
+from serve_app.auth.edge import is_open
 from serve_app.auth.keys import KeyRing, digest, issue_key, list_keys, revoke_key, token_secret
 from serve_app.auth.mode import is_loopback, resolve_auth
 from serve_app.auth.tokens import BadToken, TokenClaims, allows, make_token, read_token
@@ -135,3 +136,12 @@ def test_cli_issues_lists_and_revokes_keys_and_serve_then_requires_them(
         resolve_auth(settings)
     assert main(["serve", *data, "--host", "0.0.0.0"]) == 2  # refused before Ray starts
     assert "without API keys" in capsys.readouterr().err
+
+
+def test_open_paths_and_the_docs_setting() -> None:
+    for path in ("/health", "/version", "/api/v1/avatars/health", "/", "/web/app.js"):
+        assert is_open(path, docs_public=False)
+    assert is_open("/docs", docs_public=True) and not is_open("/docs", docs_public=False)
+    assert not is_open("/openapi.json", docs_public=False)
+    for path in ("/status", "/api/v1/avatars/status", "/api/v1/avatars/ada/state"):
+        assert not is_open(path, docs_public=True)
