@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
 
 from events.codec import EventCodec, unpack
 from events.errors import EventRejected, JournalError, StorageError, VersionConflict
@@ -30,9 +28,8 @@ from events.journal import (
     gc_paused,
 )
 from events.records import RecordedEvent, SnapshotRecord
+from events.sqlite_connections import Synchronous, ThreadConnections
 from events.types import Expected, expected_matches
-
-Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -85,9 +82,9 @@ class SqliteJournal(Journal):
         self.path = Path(path)
         self.synchronous = synchronous
         self.busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._connections = ThreadConnections(
+            self.path, busy_timeout=busy_timeout, synchronous=synchronous
+        )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._storage("open"):
             conn = self._conn()
@@ -97,20 +94,7 @@ class SqliteJournal(Journal):
     # ------------------------------------------------------------------ connections
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+        return self._connections.get()
 
     @contextmanager
     def _storage(self, what: str) -> Iterator[None]:
@@ -123,11 +107,7 @@ class SqliteJournal(Journal):
             raise StorageError(f"sqlite failed to {what} ({self.path}): {e}") from e
 
     def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close_all()
 
     # ------------------------------------------------------------------ writing
 
