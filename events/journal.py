@@ -359,6 +359,33 @@ class Journal(ABC):
         meta = unpack(metadata) if metadata else {}
         return RecordedEvent(position, stream_id, version, event, recorded_at, meta)
 
+    def _records_of(
+        self, rows: Sequence[Sequence[Any]], stream_id: str | None = None
+    ) -> list[RecordedEvent]:
+        """Decode rows of ``(position, stream_id, version, event_id, type, schema_version,
+        payload, recorded_at, metadata)``, without the ``stream_id`` column when it is given
+        (a read of one stream), into records: the SQL backends' common last step."""
+        decode = self.codec.decode
+        with gc_paused():
+            if stream_id is not None:
+                return [
+                    RecordedEvent(
+                        pos,
+                        stream_id,
+                        ver,
+                        decode(typ, sv, eid, payload),
+                        at,
+                        unpack(meta) if meta else {},
+                    )
+                    for pos, ver, eid, typ, sv, payload, at, meta in rows
+                ]
+            return [
+                RecordedEvent(
+                    pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
+                )
+                for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
+            ]
+
 
 class gc_paused:  # noqa: N801 - reads as the function it replaces
     """Pause the cyclic garbage collector while a page of records is decoded (and folded).

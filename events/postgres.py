@@ -47,9 +47,9 @@ from psycopg import pq
 from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
 from psycopg_pool import ConnectionPool
 
-from events.codec import EventCodec, unpack
+from events.codec import EventCodec
 from events.errors import EventRejected, JournalError, StorageError
-from events.journal import Clock, ExistingEvent, Journal, NewEvent, gc_paused
+from events.journal import Clock, ExistingEvent, Journal, NewEvent
 from events.records import RecordedEvent, SnapshotRecord
 from events.types import ANY, NO_STREAM, Expected
 from events.urls import passwords_in, redact_url
@@ -712,20 +712,7 @@ class PostgresJournal(Journal):
             "hi": _MAX_VERSION if to_version is None else to_version,
             "limit": max_count,
         }
-        rows = self._fetch("read", self._sql["read"], params)
-        decode = self.codec.decode
-        with gc_paused():
-            return [
-                RecordedEvent(
-                    pos,
-                    stream_id,
-                    ver,
-                    decode(typ, sv, eid, payload),
-                    at,
-                    unpack(meta) if meta else {},
-                )
-                for pos, ver, eid, typ, sv, payload, at, meta in rows
-            ]
+        return self._records_of(self._fetch("read", self._sql["read"], params), stream_id)
 
     def highest_version(self, stream_id: str) -> int:
         return self._run("read", lambda conn: self._highest(conn, stream_id))
@@ -739,15 +726,7 @@ class PostgresJournal(Journal):
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         if limit <= 0:
             return []
-        rows = self._fetch("read", self._sql["read_all"], (after_position, limit))
-        decode = self.codec.decode
-        with gc_paused():
-            return [
-                RecordedEvent(
-                    pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
-                )
-                for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
-            ]
+        return self._records_of(self._fetch("read", self._sql["read_all"], (after_position, limit)))
 
     def last_position(self) -> int:
         return int(self._fetch("read", self._sql["last"], ())[0][0])

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from events.codec import EventCodec, unpack
+from events.codec import EventCodec
 from events.errors import EventRejected, JournalError, StorageError, VersionConflict
 from events.journal import (
     AppendOutcome,
@@ -25,7 +25,6 @@ from events.journal import (
     Journal,
     NewEvent,
     PreparedAppend,
-    gc_paused,
 )
 from events.records import RecordedEvent, SnapshotRecord
 from events.sqlite_connections import Synchronous, ThreadConnections
@@ -214,26 +213,7 @@ class SqliteJournal(Journal):
         """Run a SELECT of ``_COLUMNS`` (without ``stream_id`` when it is given) into records."""
         with self._storage("read"):
             rows = self._conn().execute(sql, params).fetchall()
-        decode = self.codec.decode
-        with gc_paused():
-            if stream_id is not None:
-                return [
-                    RecordedEvent(
-                        pos,
-                        stream_id,
-                        ver,
-                        decode(typ, sv, eid, payload),
-                        at,
-                        unpack(meta) if meta else {},
-                    )
-                    for pos, ver, eid, typ, sv, payload, at, meta in rows
-                ]
-            return [
-                RecordedEvent(
-                    pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
-                )
-                for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
-            ]
+        return self._records_of(rows, stream_id)
 
     def _read(
         self, stream_id: str, from_version: int, to_version: int | None, max_count: int | None
