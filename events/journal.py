@@ -243,6 +243,12 @@ class Journal(ABC):
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """Events of every stream with ``global_position > after_position``, in position order."""
 
+    def read_heads(self, after_position: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        """``(global_position, stream_id)`` of the events after ``after_position``, in position
+        order, without decoding them: for tails that only need to know which streams moved.
+        Backends override it with a query of those two columns."""
+        return [(r.global_position, r.stream_id) for r in self.read_all(after_position, limit)]
+
     @abstractmethod
     def last_position(self) -> int:
         """The highest committed global position (0 when empty)."""
@@ -317,6 +323,24 @@ class Journal(ABC):
             for record in batch:
                 position = record.global_position
                 yield record
+            if len(batch) < batch_size:
+                await self._wait_for_append_async(position, poll_interval, mark)
+
+    async def subscribe_heads_async(
+        self,
+        after_position: int = 0,
+        *,
+        poll_interval: float = 0.05,
+        batch_size: int = 500,
+    ) -> AsyncIterator[tuple[int, str]]:
+        """:meth:`subscribe_async` of :meth:`read_heads`: ``(position, stream_id)`` only."""
+        position = after_position
+        while True:
+            mark = self._append_mark()
+            batch = await asyncio.to_thread(self.read_heads, position, batch_size)
+            for head in batch:
+                position = head[0]
+                yield head
             if len(batch) < batch_size:
                 await self._wait_for_append_async(position, poll_interval, mark)
 

@@ -186,6 +186,10 @@ _READ_ALL = (
     " recorded_at, metadata FROM journal_events WHERE global_position > %s{durable}"
     " ORDER BY global_position LIMIT %s"
 )
+_READ_HEADS = (
+    "SELECT global_position, stream_id FROM journal_events WHERE global_position > %s{durable}"
+    " ORDER BY global_position LIMIT %s"
+)
 _LAST = "SELECT coalesce(max(global_position), 0) FROM journal_events WHERE true{durable}"
 _DELETE_UP_TO = (
     "INSERT INTO journal_deletions (stream_id, deleted_to)"
@@ -563,6 +567,7 @@ class PostgresJournal(Journal):
                 ("highest", _HIGHEST),
                 ("read", _READ),
                 ("read_all", _READ_ALL),
+                ("read_heads", _READ_HEADS),
                 ("last", _LAST),
                 ("stats", _STATS),
             )
@@ -727,6 +732,12 @@ class PostgresJournal(Journal):
         if limit <= 0:
             return []
         return self._records_of(self._fetch("read", self._sql["read_all"], (after_position, limit)))
+
+    def read_heads(self, after_position: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        if limit <= 0:
+            return []
+        rows = self._fetch("read", self._sql["read_heads"], (after_position, limit))
+        return [(int(pos), str(sid)) for pos, sid in rows]
 
     def last_position(self) -> int:
         return int(self._fetch("read", self._sql["last"], ())[0][0])

@@ -262,6 +262,21 @@ class SqliteJournal(Journal):
             (after_position, limit),
         )
 
+    def read_heads(self, after_position: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        if limit <= 0:
+            return []
+        with self._storage("read"):
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT global_position, stream_id FROM events WHERE global_position > ?"
+                    " ORDER BY global_position LIMIT ?",
+                    (after_position, limit),
+                )
+                .fetchall()
+            )
+        return [(int(pos), str(sid)) for pos, sid in rows]
+
     def last_position(self) -> int:
         with self._storage("read"):
             row = self._conn().execute("SELECT MAX(global_position) FROM events").fetchone()

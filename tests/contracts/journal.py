@@ -278,6 +278,33 @@ class JournalContract(ABC):
         assert journal.read_all(6) == []
         assert journal.read_all(0, 0) == []
 
+    def test_read_heads_are_read_all_without_the_events(self, journal: Journal) -> None:
+        for i in range(6):
+            journal.append(f"s-{i % 3}", [ev(i)])
+        heads = [(r.global_position, r.stream_id) for r in journal.read_all()]
+        assert journal.read_heads() == heads
+        assert journal.read_heads(2, 3) == heads[2:5]
+        assert journal.read_heads(6) == []
+        assert journal.read_heads(0, 0) == []
+
+    async def test_heads_subscription_sees_new_events(self, journal: Journal) -> None:
+        import asyncio
+
+        journal.append("s-1", [ev()])
+        seen: list[tuple[int, str]] = []
+
+        async def consume() -> None:
+            async for head in journal.subscribe_heads_async(0, poll_interval=0.01):
+                seen.append(head)
+                if len(seen) == 2:
+                    return
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.sleep(0.05)
+        journal.append("s-2", [ev()])
+        await asyncio.wait_for(task, 10)
+        assert seen == [(1, "s-1"), (2, "s-2")]
+
     def test_subscription_resumes_from_exclusive_position(self, journal: Journal) -> None:
         for i in range(5):
             journal.append("s-1", [ev(i)])
