@@ -181,6 +181,21 @@ class JournalContract(ABC):
             journal.append("s-1", [a, b], ANY)
         assert journal.highest_version("s-1") == 1
 
+    def test_a_long_batch_is_one_atomic_append(self, journal: Journal) -> None:
+        """Thousands of events in one append (backends may split the statement) get
+        consecutive positions; one recorded id at its end leaves all of it unwritten."""
+        journal.append("s-0", [ev()], NO_STREAM)
+        recorded = ev(1)
+        journal.append("s-1", [recorded], NO_STREAM)
+        long = [ev(i) for i in range(1234)]
+        with pytest.raises(EventRejected):
+            journal.append("s-2", [*long, recorded], NO_STREAM)
+        assert journal.highest_version("s-2") == 0 and journal.last_position() == 2
+        positions = journal.append("s-2", long, NO_STREAM)
+        assert positions == list(range(3, 3 + 1234))
+        assert [r.version for r in journal.read("s-2")] == list(range(1, 1235))
+        assert journal.append("s-2", long, NO_STREAM) == positions  # a resend: the same ones
+
     def test_event_id_from_another_stream_is_rejected(self, journal: Journal) -> None:
         e = ev(1)
         journal.append("s-1", [e], NO_STREAM)
