@@ -532,6 +532,22 @@ class JournalContract(ABC):
         assert again == [1, 2] and other == [3]
         assert journal.highest_version("s-1") == 2
 
+    def test_a_recorded_event_id_fails_only_its_own_append_in_a_batch(
+        self, journal: Journal
+    ) -> None:
+        recorded = ev(1)
+        journal.append("s-1", [recorded], NO_STREAM)
+        elsewhere, partly, fine = journal.append_batch(
+            [
+                AppendRequest("s-2", [recorded], NO_STREAM),  # recorded in another stream
+                AppendRequest("s-1", [recorded, ev(2)], ANY),  # partly recorded already
+                AppendRequest("s-3", [ev(3)], NO_STREAM),
+            ]
+        )
+        assert isinstance(elsewhere, EventRejected) and isinstance(partly, EventRejected)
+        assert fine == [2]
+        assert journal.highest_version("s-1") == 1 and journal.highest_version("s-2") == 0
+
     def test_empty_batch(self, journal: Journal) -> None:
         assert journal.append_batch([]) == []
 
