@@ -33,7 +33,7 @@ test-unit: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check events actors serve_app assets media
+	$(VENV)/bin/ruff format --check events actors serve_app assets media client
 	$(VENV)/bin/mypy
 
 ## Benchmarks: print figures and append them to bench/RESULTS.md (capacity takes ~15 min).

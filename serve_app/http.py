@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Header, Response
 
 from serve_app.errors import ApiError
+from serve_app.schemas import API_PREFIX
 
-#: Where every route of the API lives (the WebSocket streams too).
-API_PREFIX = "/api/v1/avatars"
+__all__ = ["API_PREFIX", "IdempotencyKey", "IfMatch", "etag", "parse_if_match", "set_version"]
 
 
 def etag(version: int) -> str:
