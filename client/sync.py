@@ -42,6 +42,8 @@ class SyncClient:
             self.run(self.client.close())
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(5)
+        if not self._loop.is_running() and not self._loop.is_closed():
+            self._loop.close()
 
     def __enter__(self) -> SyncClient:
         return self
