@@ -98,25 +98,18 @@ def _parser(
 
 def register(sub: Any) -> None:
     """Add the client subcommands to ``avatar-service``'s subparsers."""
-    common = argparse.ArgumentParser(add_help=False)
+    # No defaults here (SUPPRESS): a nested subcommand (sessions open) would otherwise reset
+    # what was given before it; run() fills them in.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     g = common.add_argument_group("service")
     g.add_argument(
-        "--url",
-        default=os.environ.get("AVATAR_URL") or "http://127.0.0.1:8000",
-        help="the service's root URL (default $AVATAR_URL or http://127.0.0.1:8000)",
+        "--url", help="the service's root URL (default $AVATAR_URL or http://127.0.0.1:8000)"
     )
-    g.add_argument(
-        "--api-key",
-        default=os.environ.get("AVATAR_API_KEY"),
-        help="API key or scoped token (default $AVATAR_API_KEY)",
-    )
+    g.add_argument("--api-key", help="API key or scoped token (default $AVATAR_API_KEY)")
     g.add_argument("--json", action="store_true", help="JSON output for scripts")
-    g.add_argument("--timeout", type=float, default=60.0, help="per request, seconds (60)")
+    g.add_argument("--timeout", type=float, help="per request, seconds (60)")
     g.add_argument(
-        "--retries",
-        type=int,
-        default=4,
-        help="retries of a request on connection errors, 503 and 429 (4)",
+        "--retries", type=int, help="retries of a request on connection errors, 503 and 429 (4)"
     )
 
     p = _parser(sub, "speak", common, "make an avatar speak (records SpeechStarted)")
@@ -194,5 +187,16 @@ def _picture(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from client.cli import run as run_command  # noqa: PLC0415
+
+    defaults = {
+        "url": os.environ.get("AVATAR_URL") or "http://127.0.0.1:8000",
+        "api_key": os.environ.get("AVATAR_API_KEY") or None,
+        "json": False,
+        "timeout": 60.0,
+        "retries": 4,
+    }
+    for name, value in defaults.items():
+        if not hasattr(args, name):
+            setattr(args, name, value)
 
     return run_command(args)
