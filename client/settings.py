@@ -18,7 +18,8 @@ class ClientSettings:
     max_retry_after_s: float = 30.0
     """A ``Retry-After`` longer than this is not waited for: the error is raised."""
     idempotency_keys: bool = True
-    """Send a fresh ``Idempotency-Key`` with every write (the same one on its retries)."""
+    """Send a fresh ``Idempotency-Key`` with every write (the same one on its retries); off,
+    writes are not retried."""
     stream_idle_s: float = 45.0
     """A WebSocket with no frame (not even a heartbeat) for this long is reconnected."""
     stream_reconnects: int | None = None

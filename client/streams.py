@@ -18,7 +18,7 @@ from typing import Any
 
 import aiohttp
 
-from client.errors import ApiError, AvatarError, ConnectionFailed
+from client.errors import ApiError, ConnectionFailed
 from client.transport import RETRIED_STATUSES, Transport
 from serve_app.schemas import API_PREFIX
 from serve_app.schemas.avatars import EventPage
@@ -160,6 +160,3 @@ class AvatarEventStream:
             found += [RecordedEvent.model_validate(e) for e in page.events]
             cursor = page.next_from_version
         return [e for e in found if e.version <= last]
-
-
-__all__ = ["AvatarError", "AvatarEventStream"]

@@ -2,7 +2,8 @@
 
 Retried: connection errors and timeouts, 502/503/504, and 429 (after its ``Retry-After``).
 Writes carry an ``Idempotency-Key``, the same on every attempt, so a retry whose first attempt
-was recorded after all is answered with the first response and records nothing new.
+was recorded after all is answered with the first response and records nothing new. With
+keys turned off (``idempotency_keys=False``) a write is sent once, never retried.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -107,6 +109,8 @@ class Transport:
         if method in WRITES and s.idempotency_keys:
             hdrs.setdefault("Idempotency-Key", idempotency_key or uuid.uuid4().hex)
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        # a write without a key is sent once: a retry could record it twice
+        retries = s.retries if method not in WRITES or "Idempotency-Key" in hdrs else 0
         attempt = 0
         while True:
             try:
@@ -121,7 +125,7 @@ class Transport:
                 ) as resp:
                     reply = Reply(resp.status, resp.headers, await resp.read())
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as e:
-                if attempt >= s.retries:
+                if attempt >= retries:
                     raise ConnectionFailed(f"{method} {path}: {type(e).__name__}: {e}") from e
                 pause = s.backoff(attempt)
                 log.info("%s %s: %s; retrying in %.2f s", method, path, type(e).__name__, pause)
@@ -129,7 +133,7 @@ class Transport:
                 if reply.status < 400 or reply.status in ok:
                     return reply
                 err = ApiError.from_response(reply.status, _body_of(reply), _retry_after(reply))
-                if reply.status not in RETRIED_STATUSES or attempt >= s.retries:
+                if reply.status not in RETRIED_STATUSES or attempt >= retries:
                     raise err
                 pause = err.retry_after if err.retry_after is not None else s.backoff(attempt)
                 if pause > s.max_retry_after_s:
@@ -163,6 +167,4 @@ def _param(value: Any) -> str:
 
 
 def _quote(value: str) -> str:
-    from urllib.parse import quote  # noqa: PLC0415
-
     return quote(value, safe="")
