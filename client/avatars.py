@@ -19,7 +19,7 @@ from serve_app.schemas.avatars import (
     StateView,
 )
 from serve_app.schemas.speech import SpeakResult
-from serve_app.speaking.models import SpeakRequest
+from serve_app.speaking.models import SpeakRequest, VoiceAttachRequest
 
 
 def body(model: Any) -> dict[str, Any]:
@@ -104,6 +104,21 @@ class AvatarHandle:
     async def interrupt(self) -> dict[str, Any]:
         reply = await self._t.request("POST", f"{self._path}/speak/interrupt")
         out: dict[str, Any] = reply.json()
+        return out
+
+    async def attach_voice(self, voice: str, **prosody: Any) -> dict[str, Any]:
+        """Give the avatar its own voice (``rate``, ``pitch``, ``volume`` optional)."""
+        req = VoiceAttachRequest.model_validate({"voice": voice, **prosody})
+        reply = await self._t.request("POST", f"{self._path}/voice/attach", json_body=body(req))
+        out: dict[str, Any] = reply.json()
+        return out
+
+    async def detach_voice(self) -> dict[str, Any]:
+        out: dict[str, Any] = (await self._t.request("DELETE", f"{self._path}/voice/detach")).json()
+        return out
+
+    async def voice_status(self) -> dict[str, Any]:
+        out: dict[str, Any] = (await self._t.request("GET", f"{self._path}/voice/status")).json()
         return out
 
     async def render(self, **options: Any) -> bytes:

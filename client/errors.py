@@ -40,12 +40,15 @@ class ApiError(AvatarError):
         self.detail = message if detail is None else detail
         self.body = body or {}
         self.retry_after = retry_after
+        self.from_service = True
+        """False when the answer was not the service's error JSON (a proxy's page)."""
 
     @classmethod
     def from_response(cls, status: int, body: Any, retry_after: float | None = None) -> ApiError:
         """The error of this status and JSON body (a body that is not ours still gives one)."""
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
             body = body["error"]  # {"error": {...}} (the edge's shape) or the flat one
+        from_service = isinstance(body, dict) and "code" in body
         if not isinstance(body, dict) or "code" not in body:
             text = body if isinstance(body, str) else ""
             body = {
@@ -53,7 +56,7 @@ class ApiError(AvatarError):
                 "message": text or f"HTTP {status}",
             }
         kind = _BY_STATUS.get(status, Unavailable if status >= 500 else ApiError)
-        return kind(
+        err = kind(
             status,
             str(body["code"]),
             str(body.get("message", "")),
@@ -61,6 +64,8 @@ class ApiError(AvatarError):
             body,
             retry_after,
         )
+        err.from_service = from_service
+        return err
 
 
 class BadRequest(ApiError):

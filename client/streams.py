@@ -92,7 +92,7 @@ class AvatarEventStream:
                 url, headers=self._t.headers(), autoping=True, receive_timeout=None
             )
         except aiohttp.WSServerHandshakeError as e:
-            if e.status in RETRIED_STATUSES:
+            if e.status >= 500 or e.status in RETRIED_STATUSES:  # restarting, busy
                 raise _Broken(f"handshake {e.status}") from e
             raise ApiError.from_response(e.status, e.message) from e
         except (aiohttp.ClientError, TimeoutError, OSError) as e:

@@ -1,6 +1,7 @@
 """One HTTP request with the client's manners: auth, idempotency keys, retries, errors.
 
-Retried: connection errors and timeouts, 502/503/504, and 429 (after its ``Retry-After``).
+Retried: connection errors and timeouts, 502/503/504, a 500 that is not the service's own
+error JSON (Serve's proxy when a replica died mid-request), and 429 (after its ``Retry-After``).
 Writes carry an ``Idempotency-Key``, the same on every attempt, so a retry whose first attempt
 was recorded after all is answered with the first response and records nothing new. With
 keys turned off (``idempotency_keys=False``) a write is sent once, never retried.
@@ -133,7 +134,7 @@ class Transport:
                 if reply.status < 400 or reply.status in ok:
                     return reply
                 err = ApiError.from_response(reply.status, _body_of(reply), _retry_after(reply))
-                if reply.status not in RETRIED_STATUSES or attempt >= retries:
+                if not _retried(err) or attempt >= retries:
                     raise err
                 pause = err.retry_after if err.retry_after is not None else s.backoff(attempt)
                 if pause > s.max_retry_after_s:
@@ -141,6 +142,12 @@ class Transport:
                 log.info("%s %s: %s; retrying in %.2f s", method, path, err, pause)
             attempt += 1
             await asyncio.sleep(pause)
+
+
+def _retried(err: ApiError) -> bool:
+    """Worth another attempt: the service is busy or restarting. A plain 500 page (not our
+    error JSON) comes from Serve's proxy when the replica answering died mid-request."""
+    return err.status in RETRIED_STATUSES or (err.status == 500 and not err.from_service)
 
 
 def _body_of(reply: Reply) -> Any:

@@ -124,8 +124,15 @@ async def test_typed_calls_and_the_services_errors(service: Service) -> None:
         assert (await s.transcript("avatar", "Hello")).transcript_lines == 1
         assert (await s.close()).status == "closed"
 
+        voice = await ada.attach_voice("en-gb", rate=160)
+        assert voice["attached"] and (await ada.voice_status())["voice"]["voice_id"] == "en-gb"
         said = await ada.speak("Hello there.")
-        assert said.version == 4 and said.audio is not None and said.duration > 0.3
+        assert (
+            said.version == 5
+            and said.voice["voice_id"] == "en-gb"
+            and said.audio is not None
+            and said.duration > 0.3
+        )
         wav = await c.render.download(said.audio.url)
         assert wav[:4] == b"RIFF" and len(wav) == said.audio.size
         png = await ada.render(width=128, height=96)

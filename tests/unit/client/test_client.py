@@ -11,7 +11,7 @@ import pytest
 from client import ApiError, BadRequest, Conflict, NotFound, RateLimited, Unavailable
 from client.cli import event_line
 from client.settings import ClientSettings
-from client.transport import Transport
+from client.transport import Transport, _retried
 from events.jobs import JobError, JobState
 from serve_app.rendering.jobs import job_view
 from serve_app.schemas.events import RecordedEvent
@@ -64,6 +64,11 @@ def test_an_answer_that_is_not_ours_still_makes_an_error() -> None:
     assert isinstance(err, Unavailable) and err.code == "bad_gateway"
     assert err.message == "<html>bad gateway</html>" and err.detail == err.message
     assert ApiError.from_response(404, None).code == "not_found"
+    # a plain page is a proxy's (retried when 5xx); the service's own 500 JSON is a bug (not)
+    assert not ApiError.from_response(500, "Internal Server Error").from_service
+    assert ApiError.from_response(500, {"code": "internal_error", "message": "x"}).from_service
+    assert _retried(ApiError.from_response(500, "Internal Server Error"))
+    assert not _retried(ApiError.from_response(500, {"code": "internal_error", "message": "x"}))
 
 
 def test_the_key_goes_as_a_bearer_header_and_a_websocket_token() -> None:
