@@ -57,11 +57,14 @@ class AvatarEventStream:
         self.snapshot: dict[str, Any] | None = None
         self.reconnects = 0
         self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._closed = False
 
     def __aiter__(self) -> AsyncIterator[RecordedEvent]:
         return self._run()
 
     async def close(self) -> None:
+        """End the iteration (from another task); breaking out of ``async for`` does too."""
+        self._closed = True
         if self._ws is not None:
             await self._ws.close()
 
@@ -75,6 +78,8 @@ class AvatarEventStream:
                     yield event
             except _Broken as e:
                 reason = str(e)
+            if self._closed:
+                return
             failures += 1
             if s.stream_reconnects is not None and failures > s.stream_reconnects:
                 raise ConnectionFailed(f"stream of avatar {self.avatar_id!r}: {reason}")
@@ -131,9 +136,10 @@ class AvatarEventStream:
                 self.last_version = int(frame["version"])
             return []
         if kind == "error" and frame.get("id") is None:
-            raise ApiError.from_response(
-                422 if frame.get("code") == "validation_error" else 503, frame
-            )
+            if frame.get("code") == "validation_error":  # a bad id or version: final
+                raise ApiError.from_response(422, frame)
+            # the entity is restarting or the journal unreachable: the service closes, we retry
+            raise _Broken(f"{frame.get('code')}: {frame.get('message')}")
         if kind != "event":
             return []  # heartbeat, lagged (the missing events follow), acks
         version = int(frame["version"])
