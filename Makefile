@@ -48,6 +48,7 @@ bench: $(STAMP) $(CHROMIUM)
 	$(PY) -m bench.assets
 	$(PY) -m bench.live
 	$(PY) -m bench.live_browser
+	$(PY) -m bench.client
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info data/bench
