@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from actors import prometheus
 from actors.aggregate import Aggregate, Context
 from actors.commands import CommandResult
 from actors.config import EntityConfig
@@ -139,6 +140,24 @@ class EntityRuntime(Generic[S]):
         idempotency_key: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> CommandResult:
+        name = str(getattr(command, "command", type(command).__name__))
+        try:
+            result = await self._execute(command, expected_version, idempotency_key, metadata)
+        except Exception as e:
+            prometheus.command_done(self.aggregate.kind, name, prometheus.outcome_of(e))
+            raise
+        prometheus.command_done(
+            self.aggregate.kind, name, prometheus.outcome_of(None, result.replayed)
+        )
+        return result
+
+    async def _execute(
+        self,
+        command: BaseModel,
+        expected_version: int | None,
+        idempotency_key: str | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> CommandResult:
         async with self._mailbox:
             self.last_active = self.clock()
             if idempotency_key is not None:
@@ -181,6 +200,7 @@ class EntityRuntime(Generic[S]):
             if not events:
                 return CommandResult(stream_id=self.stream_id, version=self.state.version)
             at = self.clock()
+            started = time.perf_counter()
             try:
                 positions = await self.committer.append(
                     self.stream_id,
@@ -200,7 +220,9 @@ class EntityRuntime(Generic[S]):
             except EventRejected as e:
                 raise EntityError(f"the journal rejected the events: {e}") from e
             except StorageError as e:
+                prometheus.journal_error("append")
                 raise Unavailable(f"the journal is unavailable: {e}") from e
+            prometheus.appended(self.aggregate.kind, len(positions), time.perf_counter() - started)
             records = [
                 RecordedEvent(p, self.stream_id, self.state.version + i + 1, ev, at, meta)
                 for i, (p, ev) in enumerate(zip(positions, events, strict=True))
