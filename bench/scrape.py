@@ -51,7 +51,7 @@ def metrics_ports() -> list[int]:
     """The metrics ports of the Ray cluster this process is connected to (one per node)."""
     import ray
 
-    return [int(n["MetricsExportPort"]) for n in ray.nodes() if n.get("Alive")]
+    return [int(n["MetricsExportPort"]) for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
 
 
 def total(samples: list[Sample], name: str, **match: str) -> float:
