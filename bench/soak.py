@@ -648,6 +648,7 @@ async def soak(args: argparse.Namespace) -> int:
             )
         )
         verdict = await asyncio.to_thread(check, history, journal_url, TENANT)
+        (root / "verdict.json").write_text(json.dumps(verdict.summary()))
         report(history, verdict, watch.fanout_buckets(), args, journal_url)
         print(f"[soak] history and data in {root}")
         return 0 if verdict.correct else 1

@@ -89,6 +89,11 @@ class Verdict:
             for g in (self.memory_growth, self.fds_growth, self.threads_growth)
         )
 
+    def summary(self) -> dict[str, Any]:
+        """The figures as JSON (``verdict.json`` next to the history)."""
+        out = {k: val for k, val in vars(self).items() if k != "jobs_failed"}
+        return {**out, "jobs_failed": dict(self.jobs_failed), "correct": self.correct}
+
     def problem(self, text: str) -> None:
         if len(self.problems) < 30:
             self.problems.append(text)
