@@ -49,6 +49,12 @@ from bench.load import running_service
 from bench.scrape import Sample, metrics_ports, scrape
 
 TENANT = "default"
+_T0 = time.monotonic()
+
+
+def say(text: str) -> None:
+    """A progress line, stamped with the seconds since the soak started."""
+    print(f"[soak {time.monotonic() - _T0:6.1f}s] {text}", flush=True)
 
 
 # ---------------------------------------------------------------------------- the record
@@ -374,7 +380,7 @@ class Faults:
             except Exception as e:  # a fault that could not be injected is reported
                 fault.error = f"{type(e).__name__}: {e}"
             fault.ended = round(time.time() - self.history.started, 1)
-            print(f"[soak] t={fault.at:.0f}s fault {kind}: {fault.detail} {fault.error}")
+            say(f"t={fault.at:.0f}s fault {kind}: {fault.detail} {fault.error}")
 
     async def host(self) -> str:
         import ray
@@ -528,7 +534,7 @@ async def watch_metrics(watch: MetricsWatch, stop: asyncio.Event, every: float =
             for port in metrics_ports():
                 watch.observe(await asyncio.to_thread(scrape, port))
         except Exception as e:  # a missed scrape is a missed sample, not a failed soak
-            print(f"[soak] scrape failed: {e}")
+            say(f"scrape failed: {e}")
         try:
             await asyncio.wait_for(stop.wait(), every)
             return
@@ -586,8 +592,9 @@ async def soak(args: argparse.Namespace) -> int:
         else:
             journal_url = f"sqlite:///{(root / 'journal.sqlite').resolve()}"
         settings: dict[str, Any] = {"placement": "hosted"}
-        print(f"[soak] starting the service ({args.journal}) in {root}", flush=True)
+        say(f"starting the service ({args.journal}) in {root}")
         base = await stack.enter_async_context(running_service(root, settings, journal=journal_url))
+        say(f"service ready at {base}")
         ws = base.replace("http://", "ws://", 1)
         plan = Plan(args.duration, args.avatars, args.subscribers, args.rate)
         load = Load(base, ws, plan, run)
@@ -609,6 +616,7 @@ async def soak(args: argparse.Namespace) -> int:
         ]
         tasks = [asyncio.ensure_future(subscriber_loop(load, http, s)) for s in history.subscribers]
         await _until_subscribed(history, 60)
+        say(f"{plan.avatars} avatars warm, {plan.subscribers} subscribers connected: load starts")
         faults = Faults(history, journal_url, pg, args.outage)
         schedule = fault_schedule(plan.duration)
         background = [
@@ -628,7 +636,9 @@ async def soak(args: argparse.Namespace) -> int:
         load.stop.set()
         await asyncio.gather(*background[:6], return_exceptions=True)
         # subscribers keep listening while the last commands land and the jobs end
+        t_drain = time.monotonic()
         await drain(load, http, args.drain)
+        say(f"drained in {time.monotonic() - t_drain:.1f} s")
         load.listen_stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.gather(*background[6:], return_exceptions=True)
@@ -650,7 +660,7 @@ async def soak(args: argparse.Namespace) -> int:
         verdict = await asyncio.to_thread(check, history, journal_url, TENANT)
         (root / "verdict.json").write_text(json.dumps(verdict.summary()))
         report(history, verdict, watch.fanout_buckets(), args, journal_url)
-        print(f"[soak] history and data in {root}")
+        say(f"history and data in {root}")
         return 0 if verdict.correct else 1
     return 1
 
@@ -682,7 +692,7 @@ async def _progress(load: Load, duration: float) -> None:
         acked = sum(1 for c in load.history.commands if c.acked)
         frames = sum(len(s.frames) for s in load.history.subscribers)
         elapsed = time.monotonic() - start
-        print(f"[soak] {elapsed:.0f}s: {acked} commands acked, {frames} frames", flush=True)
+        say(f"{elapsed:.0f}s: {acked} commands acked, {frames} frames")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
