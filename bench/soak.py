@@ -501,31 +501,56 @@ async def sample_resources(history: History, stop: asyncio.Event, every: float =
 
 
 class MetricsWatch:
-    """Fan-out histogram buckets summed over processes; a series that disappears (its process
-    was killed) keeps what it counted, a new one counts from zero."""
+    """The service's metrics over the load, summed over processes: a series that disappears
+    (its process was killed) keeps what it counted, a new one counts from zero."""
 
-    NAME = "ray_avatar_fanout_seconds_bucket"
+    HISTOGRAMS: dict[str, tuple[str, dict[str, str]]] = {
+        "fanout": ("ray_avatar_fanout_seconds_bucket", {"stream": "avatar"}),
+        "append": ("ray_avatar_append_seconds_bucket", {"kind": "avatar"}),
+    }
+    COUNTERS: dict[str, tuple[str, dict[str, str]]] = {
+        "commands_ok": ("ray_avatar_commands_total", {"outcome": "ok"}),
+        "commands_replayed": ("ray_avatar_commands_total", {"outcome": "replayed"}),
+        "commands_unavailable": ("ray_avatar_commands_total", {"outcome": "unavailable"}),
+        "journal_errors": ("ray_avatar_journal_errors_total", {}),
+        "render_done": ("ray_avatar_render_jobs_total", {"state": "done"}),
+        "speech_seconds": ("ray_avatar_speech_seconds_total", {}),
+    }
 
     def __init__(self) -> None:
-        self.first: dict[tuple[str, str], float] = {}
-        self.last: dict[tuple[str, str], float] = {}
-        self.commands: dict[str, float] = {}
-        self.journal_errors = 0.0
+        self.first: dict[tuple[str, ...], float] = {}
+        self.last: dict[tuple[str, ...], float] = {}
 
     def observe(self, samples: list[Sample], baseline: bool = False) -> None:
+        wanted = {**self.HISTOGRAMS, **self.COUNTERS}
         for s in samples:
-            if s.name == self.NAME and s.labels.get("stream") == "avatar":
-                key = (s.labels.get("WorkerId", ""), s.labels["le"])
+            for figure, (name, match) in wanted.items():
+                if s.name != name or any(s.labels.get(k) != v for k, v in match.items()):
+                    continue
+                series = tuple(f"{k}={v}" for k, v in sorted(s.labels.items()))
+                key = (figure, *series)
                 if baseline:
                     self.first[key] = s.value
                 self.last[key] = max(self.last.get(key, 0.0), s.value)
 
-    def fanout_buckets(self) -> list[tuple[float, float]]:
+    def _moved(self, key: tuple[str, ...]) -> float:
+        return self.last[key] - self.first.get(key, 0.0)
+
+    def buckets(self, figure: str) -> list[tuple[float, float]]:
         summed: dict[float, float] = {}
-        for (worker, le), value in self.last.items():
-            bound = float(le)
-            summed[bound] = summed.get(bound, 0.0) + value - self.first.get((worker, le), 0.0)
+        for key in self.last:
+            if key[0] == figure:
+                le = next(part for part in key[1:] if part.startswith("le="))
+                bound = float(le.removeprefix("le="))
+                summed[bound] = summed.get(bound, 0.0) + self._moved(key)
         return sorted(summed.items())
+
+    def count(self, figure: str) -> float:
+        return sum(self._moved(k) for k in self.last if k[0] == figure)
+
+    def figures(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f: self.buckets(f) for f in self.HISTOGRAMS}
+        return out | {f: self.count(f) for f in self.COUNTERS}
 
 
 async def watch_metrics(watch: MetricsWatch, stop: asyncio.Event, every: float = 5.0) -> None:
@@ -659,7 +684,7 @@ async def soak(args: argparse.Namespace) -> int:
         )
         verdict = await asyncio.to_thread(check, history, journal_url, TENANT)
         (root / "verdict.json").write_text(json.dumps(verdict.summary()))
-        report(history, verdict, watch.fanout_buckets(), args, journal_url)
+        report(history, verdict, watch.figures(), args, journal_url)
         say(f"history and data in {root}")
         return 0 if verdict.correct else 1
     return 1
