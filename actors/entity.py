@@ -210,10 +210,17 @@ class EntityRuntime(Generic[S]):
                     recorded_at=at,
                 )
             except VersionConflict as e:
-                # Someone else wrote to our stream (a zombie or duplicate actor): our state is
-                # stale. Reload and decide again once; an explicit expectation cannot hold now.
+                # Someone else wrote to our stream (a zombie or duplicate actor), or an earlier
+                # append of ours landed although it failed (the server went away before it
+                # answered): our state is stale. Reload, with the keys recorded since; a retry
+                # of a command that did land is answered from the journal, never applied twice.
+                # Otherwise decide again once; an explicit expectation cannot hold now.
                 log.warning("%s: %s; reloading from the journal", self.stream_id, e)
                 await self._reload()
+                key = meta.get("idempotency_key")
+                landed = self._results.get(key) if key else None
+                if landed is not None:
+                    return landed.model_copy(update={"replayed": True})
                 if expected_version is not None or attempt:
                     raise Conflict(f"{self.stream_id} changed concurrently; retry") from e
                 continue
@@ -234,9 +241,14 @@ class EntityRuntime(Generic[S]):
         raise AssertionError("unreachable")
 
     async def _reload(self) -> None:
+        known = self.state.version
         self.state = await asyncio.to_thread(
             load_state, self.journal, self.stream_id, self.aggregate.folder
         )
+        if self.state.version > known:  # remember the keys of what others (or we) recorded
+            start = max(known + 1, self.state.version - self.config.idempotency_window + 1)
+            recent = await asyncio.to_thread(self.journal.read, self.stream_id, start)
+            self._remember_keys(recent)
         self._recent.clear()  # subscribers resync from the journal
         self._wake()
 

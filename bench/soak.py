@@ -49,6 +49,7 @@ from bench.load import running_service
 from bench.scrape import Sample, metrics_ports, scrape
 
 TENANT = "default"
+METRICS_EXPORT_S = 11.0
 _T0 = time.monotonic()
 
 
@@ -659,6 +660,7 @@ async def soak(args: argparse.Namespace) -> int:
         ]
         await _progress(load, plan.duration)
         load.stop.set()
+        stopped = time.monotonic()
         await asyncio.gather(*background[:6], return_exceptions=True)
         # subscribers keep listening while the last commands land and the jobs end
         t_drain = time.monotonic()
@@ -667,6 +669,8 @@ async def soak(args: argparse.Namespace) -> int:
         load.listen_stop.set()
         await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.gather(*background[6:], return_exceptions=True)
+        # Ray exports a process's metrics every ~10 s: the last commands' counts come then
+        await asyncio.sleep(max(0.0, METRICS_EXPORT_S - (time.monotonic() - stopped)))
         for port in metrics_ports():
             watch.observe(await asyncio.to_thread(scrape, port))
         history.resources.append(
