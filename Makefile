@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Debian's Chromium, driven by the browser tests (tests/browser) through Playwright
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install serve test test-unit lint bench clean
+.PHONY: install serve test test-unit lint bench soak clean
 
 install: $(STAMP)
 
@@ -49,6 +49,11 @@ bench: $(STAMP) $(CHROMIUM)
 	$(PY) -m bench.live
 	$(PY) -m bench.live_browser
 	$(PY) -m bench.client
+
+## Soak: 10 min of load with faults (SQLite), then the history checked against the journal;
+## figures appended to bench/RESULTS.md. SOAK_ARGS="--journal postgres" for PostgreSQL.
+soak: $(STAMP)
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info data/bench

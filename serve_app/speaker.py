@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from ray import serve
 
+from actors import prometheus
 from events.avatar import Voice
 from serve_app.rendering.outputs import open_output_store
 from serve_app.settings import Settings
@@ -94,6 +95,6 @@ class Speech:
     async def speak(
         self, text: str, voice: dict[str, Any], ssml: bool, fmt: str, name: str
     ) -> dict[str, Any]:
-        return await self._run(
-            self.worker.speak, text, Voice.model_validate(voice), ssml, fmt, name
-        )
+        out = await self._run(self.worker.speak, text, Voice.model_validate(voice), ssml, fmt, name)
+        prometheus.speech_synthesised("speak", float((out.get("result") or {}).get("duration", 0)))
+        return out
