@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Debian's Chromium, driven by the browser tests (tests/browser) through Playwright
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: install serve test test-unit lint bench clean fuzz
+.PHONY: install serve test test-unit lint bench soak clean fuzz
 
 install: $(STAMP)
 
@@ -37,7 +37,7 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check events actors serve_app assets media
+	$(VENV)/bin/ruff format --check events actors serve_app assets media client
 	$(VENV)/bin/mypy
 
 ## Benchmarks: print figures and append them to bench/RESULTS.md (capacity takes ~15 min).
@@ -52,6 +52,12 @@ bench: $(STAMP) $(CHROMIUM)
 	$(PY) -m bench.assets
 	$(PY) -m bench.live
 	$(PY) -m bench.live_browser
+	$(PY) -m bench.client
+
+## Soak: 10 min of load with faults (SQLite), then the history checked against the journal;
+## figures appended to bench/RESULTS.md. SOAK_ARGS="--journal postgres" for PostgreSQL.
+soak: $(STAMP)
+	$(PY) -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info data/bench

@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from actors import prometheus
 from actors.aggregate import Aggregate, Context
 from actors.commands import CommandResult
 from actors.config import EntityConfig
@@ -139,6 +140,24 @@ class EntityRuntime(Generic[S]):
         idempotency_key: str | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> CommandResult:
+        name = str(getattr(command, "command", type(command).__name__))
+        try:
+            result = await self._execute(command, expected_version, idempotency_key, metadata)
+        except Exception as e:
+            prometheus.command_done(self.aggregate.kind, name, prometheus.outcome_of(e))
+            raise
+        prometheus.command_done(
+            self.aggregate.kind, name, prometheus.outcome_of(None, result.replayed)
+        )
+        return result
+
+    async def _execute(
+        self,
+        command: BaseModel,
+        expected_version: int | None,
+        idempotency_key: str | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> CommandResult:
         async with self._mailbox:
             self.last_active = self.clock()
             if idempotency_key is not None:
@@ -181,6 +200,7 @@ class EntityRuntime(Generic[S]):
             if not events:
                 return CommandResult(stream_id=self.stream_id, version=self.state.version)
             at = self.clock()
+            started = time.perf_counter()
             try:
                 positions = await self.committer.append(
                     self.stream_id,
@@ -190,17 +210,26 @@ class EntityRuntime(Generic[S]):
                     recorded_at=at,
                 )
             except VersionConflict as e:
-                # Someone else wrote to our stream (a zombie or duplicate actor): our state is
-                # stale. Reload and decide again once; an explicit expectation cannot hold now.
+                # Someone else wrote to our stream (a zombie or duplicate actor), or an earlier
+                # append of ours landed although it failed (the server went away before it
+                # answered): our state is stale. Reload, with the keys recorded since; a retry
+                # of a command that did land is answered from the journal, never applied twice.
+                # Otherwise decide again once; an explicit expectation cannot hold now.
                 log.warning("%s: %s; reloading from the journal", self.stream_id, e)
                 await self._reload()
+                key = meta.get("idempotency_key")
+                landed = self._results.get(key) if key else None
+                if landed is not None:
+                    return landed.model_copy(update={"replayed": True})
                 if expected_version is not None or attempt:
                     raise Conflict(f"{self.stream_id} changed concurrently; retry") from e
                 continue
             except EventRejected as e:
                 raise EntityError(f"the journal rejected the events: {e}") from e
             except StorageError as e:
+                prometheus.journal_error("append")
                 raise Unavailable(f"the journal is unavailable: {e}") from e
+            prometheus.appended(self.aggregate.kind, len(positions), time.perf_counter() - started)
             records = [
                 RecordedEvent(p, self.stream_id, self.state.version + i + 1, ev, at, meta)
                 for i, (p, ev) in enumerate(zip(positions, events, strict=True))
@@ -212,9 +241,14 @@ class EntityRuntime(Generic[S]):
         raise AssertionError("unreachable")
 
     async def _reload(self) -> None:
+        known = self.state.version
         self.state = await asyncio.to_thread(
             load_state, self.journal, self.stream_id, self.aggregate.folder
         )
+        if self.state.version > known:  # remember the keys of what others (or we) recorded
+            start = max(known + 1, self.state.version - self.config.idempotency_window + 1)
+            recent = await asyncio.to_thread(self.journal.read, self.stream_id, start)
+            self._remember_keys(recent)
         self._recent.clear()  # subscribers resync from the journal
         self._wake()
 

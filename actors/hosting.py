@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from actors import prometheus
 from actors.aggregate import Aggregate
 from actors.avatar import AvatarAggregate
 from actors.config import EntityConfig
@@ -43,7 +44,10 @@ class EntityHost:
         config: EntityConfig,
         max_entities: int = 100_000,
         clock: Clock = time.time,
+        name: str = "host",
     ) -> None:
+        """``name``: the host's label on its metrics (its actor's name)."""
+        self.name = name
         self.journal = journal
         self.committer = GroupCommitter(journal)  # one transaction for appends that coincide
         self.clock = clock
@@ -93,6 +97,7 @@ class EntityHost:
         if runtime.next_due() is not None or kind == "session":
             self._timed.add(key)
         self.activations += 1
+        prometheus.live_entities(self.name, len(self._entities))
         self.activation_ms.append((time.perf_counter() - t) * 1000)
         del self.activation_ms[:-1000]
         if len(self._entities) > self.max_entities:
@@ -113,6 +118,7 @@ class EntityHost:
         self._timed.discard(key)
         if runtime is None:
             return False
+        prometheus.live_entities(self.name, len(self._entities))
         await runtime.passivate()
         self.passivations += 1
         return True

@@ -22,6 +22,7 @@ import ray
 from pydantic import BaseModel
 from ray.exceptions import RayActorError
 
+from actors import prometheus
 from actors.aggregate import Aggregate
 from actors.avatar import AvatarAggregate
 from actors.config import EntityConfig
@@ -191,7 +192,8 @@ class EntityHostActorImpl:
     """Hosted placement: many entities in one process (see :class:`EntityHost`)."""
 
     def __init__(self, config: EntityConfig, max_entities: int, sweep_interval_s: float) -> None:
-        self.host = EntityHost(shared_journal(config.journal_url), config, max_entities)
+        name = ray.get_runtime_context().get_actor_name() or f"pid-{os.getpid()}"
+        self.host = EntityHost(shared_journal(config.journal_url), config, max_entities, name=name)
         self.sweep_interval_s = sweep_interval_s
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -263,6 +265,7 @@ class EntityRegistryImpl:
             except ValueError:
                 continue
             handle.passivate.remote()
+        prometheus.live_entities(REGISTRY_NAME, len(self._live))
 
     async def touched(self, name: str) -> None:
         if name in self._live:
@@ -270,6 +273,7 @@ class EntityRegistryImpl:
 
     async def deactivated(self, name: str) -> None:
         self._live.pop(name, None)
+        prometheus.live_entities(REGISTRY_NAME, len(self._live))
 
     async def set_max_live(self, max_live: int) -> None:
         """Change the bound at run time (operations, tests); applies from the next activation."""

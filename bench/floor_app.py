@@ -17,7 +17,7 @@ from actors.config import EntityConfig
 from actors.entity import EntityRuntime
 from actors.naming import stream_id
 from events.factory import open_journal
-from serve_app.routes.avatars import EmotionRequest
+from serve_app.schemas.avatars import EmotionRequest
 
 app = FastAPI()
 _journal = open_journal(os.environ["AVATAR_JOURNAL"])

@@ -130,10 +130,11 @@ async def floor_app(data_dir: Path) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def running_service(
-    data_dir: Path, settings: dict[str, object] | None = None
+    data_dir: Path, settings: dict[str, object] | None = None, journal: str | None = None
 ) -> AsyncIterator[str]:
     """The service on local Ray + Serve (HAProxy HTTP mode, the default), as ``make serve``
-    runs it; yields its base URL and shuts down only what it started."""
+    runs it (``journal``: its URL; default SQLite in ``data_dir``); yields its base URL and
+    shuts down only what it started."""
     import ray
     from ray import serve
 
@@ -149,7 +150,9 @@ async def running_service(
     )
     try:
         serve.start(http_options={"host": "127.0.0.1", "port": port})
-        app = build_app(AppArgs(data_dir=str(data_dir), settings=dict(settings or {})))
+        app = build_app(
+            AppArgs(data_dir=str(data_dir), journal=journal, settings=dict(settings or {}))
+        )
         serve.run(app, name="avatar-service", route_prefix="/", blocking=False)
         base = f"http://127.0.0.1:{port}"
         await wait_healthy(base)

@@ -1,4 +1,5 @@
-"""``avatar-service``: run the service on a local Ray (dashboard off) with embedded defaults."""
+"""``avatar-service``: run the service on a local Ray (dashboard off) with embedded defaults,
+or talk to a running one (speak, render, video, replay, watch, sessions, assets, status)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from serve_app import keys_cli
+from serve_app import client_cli, keys_cli
 
 log = logging.getLogger("avatar-service")
 
@@ -101,7 +102,12 @@ def journal_problem(url: str) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="avatar-service", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="avatar-service",
+        description=__doc__,
+        epilog=client_cli.MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run the service (local Ray + Serve, SQLite journal)")
     p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
@@ -120,8 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="Serve's high-throughput HAProxy mode (default) or its Python HTTP proxy",
     )
+    client_cli.register(sub)  # speak, render, video, replay, watch, sessions, assets, status
     keys_cli.register(sub)
     args = parser.parse_args(argv)
+    if args.command in client_cli.COMMANDS:
+        return client_cli.run(args)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -7,13 +7,21 @@ from typing import Annotated
 from fastapi import Header, Response
 
 from serve_app.errors import ApiError
+from serve_app.schemas import API_PREFIX
 
 #: The largest version, offset or count a query takes (a JavaScript-safe integer; the
 #: journals store 64-bit ones).
 MAX_INT = 2**53
 
-#: Where every route of the API lives (the WebSocket streams too).
-API_PREFIX = "/api/v1/avatars"
+__all__ = [
+    "API_PREFIX",
+    "MAX_INT",
+    "IdempotencyKey",
+    "IfMatch",
+    "etag",
+    "parse_if_match",
+    "set_version",
+]
 
 
 def etag(version: int) -> str:

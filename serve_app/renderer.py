@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from ray import serve
 
+from actors import prometheus
 from actors.catalog import ConfigStore
 from actors.naming import DEFAULT_TENANT, Kind, stream_id
 from actors.remote import shared_journal
@@ -122,6 +123,7 @@ class Renderer:
             return result
         finally:
             self.render_stats.finished(frames, time.perf_counter() - started)
+            prometheus.rendered(frames, self.render_stats.summary()["render_fps"])
 
 
 def _worker(settings: Settings, journal: Journal, tenant: str) -> RenderWorker:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from ray import serve
 
+from actors import prometheus
 from actors.naming import DEFAULT_TENANT
 from events.avatar import Voice
 from serve_app.rendering.outputs import open_output_store
@@ -123,6 +124,8 @@ class Speech:
         *,
         tenant: str = DEFAULT_TENANT,
     ) -> dict[str, Any]:
-        return await self._run(
+        out = await self._run(
             self.worker(tenant).speak, text, Voice.model_validate(voice), ssml, fmt, name
         )
+        prometheus.speech_synthesised("speak", float((out.get("result") or {}).get("duration", 0)))
+        return out

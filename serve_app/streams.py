@@ -28,6 +28,7 @@ import msgpack
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import TypeAdapter, ValidationError
 
+from actors import prometheus
 from actors.commands import AvatarCommand, SessionCommand
 from actors.errors import EntityError
 from actors.naming import Kind, check_id
@@ -108,6 +109,7 @@ async def pump(
             if event["version"] <= cursor:
                 continue
             await sock.send(event_frame(stream, event))
+            prometheus.fanned_out(stream, event["recorded_at"])
             cursor = event["version"]
             if until is not None and until(event):
                 return
@@ -203,6 +205,16 @@ async def avatar_stream(
 ) -> None:
     """Live state of one avatar: snapshot, then every persisted event; accepts commands."""
     await ws.accept()
+    prometheus.SUBSCRIBER_GAUGE.opened("avatar")
+    try:
+        await _avatar_stream(ws, avatar_id, from_version, format)
+    finally:
+        prometheus.SUBSCRIBER_GAUGE.closed("avatar")
+
+
+async def _avatar_stream(
+    ws: WebSocket, avatar_id: str, from_version: int | None, format: str
+) -> None:
     sock = FrameSocket(ws, binary=format == "msgpack")
     gw = _gateway(ws)
     try:
@@ -288,6 +300,14 @@ def _ends_session(event: dict[str, Any]) -> bool:
 async def session_stream(ws: WebSocket, session_id: str, format: str = "json") -> None:
     """A session's events and its avatar's events while it lasts; closes 1000 when it ends."""
     await ws.accept()
+    prometheus.SUBSCRIBER_GAUGE.opened("session")
+    try:
+        await _session_stream(ws, session_id, format)
+    finally:
+        prometheus.SUBSCRIBER_GAUGE.closed("session")
+
+
+async def _session_stream(ws: WebSocket, session_id: str, format: str) -> None:
     sock = FrameSocket(ws, binary=format == "msgpack")
     gw = _gateway(ws)
     try:
@@ -297,6 +317,7 @@ async def session_stream(ws: WebSocket, session_id: str, format: str = "json") -
         await ws.close(CLOSE_NOT_FOUND, "session not found")
         return
     except JournalError:  # not "not found": the client should retry
+        prometheus.journal_error("stream")
         await ws.close(1011, "journal unavailable")
         return
     try:
@@ -343,6 +364,7 @@ async def session_stream(ws: WebSocket, session_id: str, format: str = "json") -
             await sock.error(e.code, e.message)
             await ws.close(1011)
     except JournalError:  # the render progress reads the journal: the client should retry
+        prometheus.journal_error("stream")
         log.exception("session stream %s: journal unavailable", session_id)
         with contextlib.suppress(Exception):
             await ws.close(1011, "journal unavailable")

@@ -22,6 +22,7 @@ from typing import Any
 
 from ray.serve.handle import DeploymentHandle
 
+from actors import prometheus
 from events.jobs import JobKind
 from serve_app.rendering.jobs import STALE_AFTER_S, ClaimLost, JobState, JobStore
 
@@ -70,6 +71,7 @@ class JobDriver:
             session_id=session_id,
             avatar_id=avatar_id,
         )
+        prometheus.render_job("accepted")
         self.start(job.job_id, job.attempts)
         return job
 
@@ -102,8 +104,9 @@ class JobDriver:
                     except ClaimLost:  # taken over, or ended: nothing left to show life for
                         beating = False
                     except Exception:  # a busy journal: the next beat may get through
+                        prometheus.journal_error("job_heartbeat")
                         log.exception("render job %s: heartbeat failed", job_id)
-            call.result()
+            _count_end(call.result(), attempt)
         except Exception as e:
             log.exception("render job %s failed in the renderer", job_id)
             await self._fail(job_id, attempt, 500, "render_failed", f"{type(e).__name__}: {e}")
@@ -112,6 +115,7 @@ class JobDriver:
         work = self.jobs.attempt(job_id, attempt)
         with contextlib.suppress(ClaimLost):  # finished after all, or someone else owns it now
             await asyncio.to_thread(work.fail, status, code, message)
+            prometheus.render_job("failed", code)
 
     async def rescue(self, job: JobState) -> bool:
         """Take over ``job`` if its workers are gone; whether this replica restarted it."""
@@ -155,3 +159,13 @@ class JobDriver:
                 return
             self._keep(self._sweeper)
             log.info("render job sweeper started (orphaned after %.0f s)", STALE_AFTER_S)
+
+
+def _count_end(view: Any, attempt: int) -> None:
+    """Count the job's end in the metrics when this attempt ended it."""
+    if not isinstance(view, dict) or view.get("attempts") != attempt:
+        return
+    status = view.get("status")
+    if status in ("done", "failed"):
+        error = view.get("error") or {}
+        prometheus.render_job(str(status), str(error.get("code", "")))

@@ -59,6 +59,7 @@ from events.jobs import (
 from events.journal import Journal
 from events.replay import load_state, save_snapshot
 from events.types import ANY, NO_STREAM
+from serve_app.schemas.jobs import JobView
 
 log = logging.getLogger(__name__)
 
@@ -134,23 +135,13 @@ def decide_take_over(
 
 
 def job_view(job: JobState) -> dict[str, Any]:
-    """What clients see of a job (``GET /jobs/{id}``, job and session streams)."""
-    return {
-        "job_id": job.job_id,
-        "kind": job.kind,
-        "status": job.status,
-        "progress": job.progress,
-        "frames_done": job.frames_done,
-        "frames_total": job.frames_total,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "result": job.result,
-        "error": None if job.error is None else job.error.model_dump(),
-        "attempts": job.attempts,
-        "session_id": job.session_id,
-        "avatar_id": job.avatar_id,
-    }
+    """What clients see of a job (``GET /jobs/{id}``, job and session streams): a
+    :class:`JobView`, the one definition the Python client reads too."""
+    fields = {name: getattr(job, name) for name in _JOB_FIELDS}
+    return JobView(**fields).model_dump(mode="json", exclude={"url", "stream"})
+
+
+_JOB_FIELDS = [name for name in JobView.model_fields if name not in ("url", "stream")]
 
 
 def progress_frame(job: JobState) -> dict[str, Any]:

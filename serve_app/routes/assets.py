@@ -15,42 +15,16 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
 
 from assets import AssetInfo, AssetKind, check_download_name
 from serve_app.downloads import asset_response
 from serve_app.http import MAX_INT
 from serve_app.rendering.outputs import content_url
 from serve_app.routes.deps import GatewayDep
+from serve_app.schemas.assets import AssetList, AssetView, SearchResult
 from serve_app.uploads import receive_upload
 
 router = APIRouter(prefix="/assets", tags=["assets"])
-
-
-class AssetView(BaseModel):
-    asset_id: str
-    name: str
-    kind: AssetKind
-    mime: str
-    format: str
-    size: int = Field(description="Bytes.")
-    sha256: str = Field(description="Checksum of the content; also its ETag.")
-    created_at: float
-    url: str = Field(description="Where the content downloads from.")
-    meta: dict[str, Any] = Field(description="e.g. a glTF model's morph targets.")
-
-
-class AssetList(BaseModel):
-    items: list[AssetView]
-    total: int
-    offset: int
-    limit: int
-    next_offset: int | None = Field(description="Pass as offset for the next page.")
-
-
-class SearchResult(BaseModel):
-    query: str
-    items: list[AssetView]
 
 
 def view(info: AssetInfo) -> AssetView:

@@ -4,64 +4,22 @@ one for an avatar (the ``SelectModel`` command, recorded as ``ModelSelected``)."
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from actors.commands import SelectModel
-from actors.naming import ID_PATTERN
 from assets import BUILTIN_MODELS, AssetInfo, AssetNotFound, UnsafeName
 from serve_app.errors import ApiError
 from serve_app.gateway import Gateway
 from serve_app.http import IdempotencyKey, IfMatch, parse_if_match, set_version
 from serve_app.rendering.outputs import content_url
 from serve_app.routes.deps import GatewayDep
+from serve_app.schemas.models import ModelList, ModelView, SelectedModel, SelectModelRequest
 
 router = APIRouter(prefix="/models", tags=["models"])
 
 _PAGE = 500
-
-
-class ModelView(BaseModel):
-    model_id: str
-    name: str
-    source: Literal["builtin", "uploaded"]
-    quality: str | None = Field(None, description="Built-in rigs: their drawing quality.")
-    shading: str | None = Field(None, description="Built-in rigs: how the renderer draws them.")
-    description: str | None = None
-    format: str | None = Field(None, description="Uploaded models: gltf, glb or fbx.")
-    asset_id: str | None = None
-    url: str | None = None
-    size: int | None = None
-    sha256: str | None = None
-    morph_targets: list[str] | None = Field(None, description="glTF/GLB: named morph targets.")
-    arkit: bool | None = Field(None, description="Has ARKit blendshape targets (jawOpen...).")
-    arkit_blendshapes: list[str] | None = None
-    visemes: bool | None = Field(None, description="Has Oculus viseme targets (viseme_sil...).")
-    oculus_visemes: list[str] | None = None
-    animations: list[str] | None = None
-
-
-class ModelList(BaseModel):
-    models: list[ModelView]
-    total: int
-
-
-class SelectModelRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
-
-    avatar_id: str = Field(pattern=ID_PATTERN)
-    model_id: str = Field(min_length=1, max_length=200)
-
-
-class SelectedModel(BaseModel):
-    model_config = ConfigDict(protected_namespaces=())
-
-    avatar_id: str
-    model_id: str
-    version: int
-    state: dict[str, Any]
 
 
 def uploaded_view(info: AssetInfo) -> ModelView:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -22,6 +23,7 @@ from actors.naming import stream_id
 from actors.session import SessionAggregate
 from events import MemoryJournal
 from events.avatar import AvatarState, EmotionSet, StatePatch
+from events.errors import StorageError
 from events.session import SessionState
 from tests.fakes import Clock
 from tests.waiting import until
@@ -177,3 +179,34 @@ async def test_expired_session_expires_on_activation() -> None:
     again = session(journal, clock)
     await again.activate()
     assert again.state.status == "expired"
+
+
+class AnswerLostJournal(MemoryJournal):
+    """Records the next append, then fails as a server that went away before answering."""
+
+    lose_next = False
+
+    def append_batch(self, requests: Any) -> Any:
+        outcomes = super().append_batch(requests)
+        if self.lose_next:
+            self.lose_next = False
+            raise StorageError("the server closed the connection")
+        return outcomes
+
+
+async def test_a_retry_of_a_command_whose_answer_was_lost_is_not_recorded_twice() -> None:
+    journal = AnswerLostJournal()
+    rt = avatar(journal)
+    await rt.activate()
+    await rt.execute(SetEmotion(emotion="happy", intensity=0.1), idempotency_key="k0")
+    journal.lose_next = True
+    with pytest.raises(EntityError) as lost:
+        await rt.execute(SetEmotion(emotion="sad", intensity=0.2), idempotency_key="k1")
+    assert lost.value.code == "unavailable"  # the outcome is unknown to the entity
+    retried = await rt.execute(SetEmotion(emotion="sad", intensity=0.2), idempotency_key="k1")
+    assert retried.replayed and retried.version == 3
+    records = journal.read(stream_id("avatar", "t1", "ada"))
+    keys = [r.metadata.get("idempotency_key") for r in records]
+    assert keys.count("k1") == 1 and rt.state.version == 3
+    after = await rt.execute(SetEmotion(emotion="angry", intensity=0.3), idempotency_key="k2")
+    assert after.version == 4 and not after.replayed
