@@ -19,7 +19,7 @@ from serve_app import gateway, streams
 from serve_app.auth.cors import Cors
 from serve_app.auth.edge import AuthMiddleware
 from serve_app.auth.mode import resolve_auth
-from serve_app.errors import install_error_handlers
+from serve_app.errors import JSONResponse, install_error_handlers
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX
 from serve_app.idempotency import IdempotencyMiddleware
@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 
 def create_app() -> FastAPI:
     app = FastAPI(
+        default_response_class=JSONResponse,  # escapes what has no UTF-8 form (see errors.py)
         title="Avatar Service",
         version=system.service_version(),
         description="Talking avatars driven by event-sourced actors on Ray. Every state change "

@@ -6,13 +6,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse as _StarletteJSON
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from actors.errors import EntityError
@@ -20,6 +21,17 @@ from assets.errors import AssetError
 from events.errors import StorageError
 
 log = logging.getLogger(__name__)
+
+
+class JSONResponse(_StarletteJSON):
+    """JSON with non-ASCII characters escaped: text that has no UTF-8 form (a lone surrogate
+    such as ``"\\ud852"``, which a JSON request may carry and a message may echo) still makes a
+    valid answer instead of failing while the response is encoded."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=True, allow_nan=False, separators=(",", ":")
+        ).encode()
 
 
 class ApiError(Exception):

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from actors.errors import Conflict, NotFound, Unavailable
 from assets.errors import AssetNotFound, AssetTooLarge
 from events.errors import StorageError
-from serve_app.errors import STATUS_BY_CODE, install_error_handlers
+from serve_app.errors import STATUS_BY_CODE, ApiError, install_error_handlers
 
 
 def _app(exc: Exception) -> FastAPI:
@@ -73,3 +73,8 @@ def test_inner_errors_get_their_status_from_the_table() -> None:
         got, headers, body = _get(_app(exc))
         assert got == status == STATUS_BY_CODE[body["code"]], exc
         assert ("retry-after" in headers) == (status == 503)
+
+
+def test_a_message_with_text_that_has_no_utf8_form_is_still_an_answer() -> None:
+    status, _, body = _get(_app(ApiError(422, "speech_failed", "cannot say '\ud871'")))
+    assert status == 422 and body["message"] == "cannot say '\ud871'"
