@@ -32,7 +32,8 @@ class AvatarClient:
       ``c.presets``, ``c.config``; ``c.status()``, ``c.health()``, ``c.performance()``.
 
     ``base_url`` defaults to ``$AVATAR_URL`` or the local service; ``api_key`` to
-    ``$AVATAR_API_KEY`` (sent as ``Authorization: Bearer``, and ``?token=`` on WebSockets).
+    ``$AVATAR_API_KEY`` (sent as ``Authorization: Bearer``; a scoped token also as ``?token=``
+    on WebSockets).
     Settings (timeouts, retries, idempotency keys) are :class:`ClientSettings` or its fields
     as keywords.
     """

@@ -74,11 +74,13 @@ class Transport:
         return path if path.startswith(("http://", "https://")) else self.base_url + path
 
     def ws_url(self, path: str, params: Mapping[str, Any] | None = None) -> str:
-        """The WebSocket URL of ``path``; the key travels as ``?token=`` (browsers cannot set
-        headers on a WebSocket, so the service reads it there too)."""
+        """The WebSocket URL of ``path``. An API key travels in the ``Authorization`` header
+        (:meth:`headers`, sent on the handshake too), never in a URL, where it would land in
+        access logs (the service refuses keys there); a scoped token (``avt_...``) may also go
+        as ``?token=``."""
         url = self.url(path).replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
-        if self.api_key:
+        if self.api_key and self.api_key.startswith("avt_"):
             query["token"] = self.api_key
         if query:
             url += "?" + "&".join(f"{k}={_quote(v)}" for k, v in query.items())

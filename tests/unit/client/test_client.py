@@ -71,12 +71,14 @@ def test_an_answer_that_is_not_ours_still_makes_an_error() -> None:
     assert not _retried(ApiError.from_response(500, {"code": "internal_error", "message": "x"}))
 
 
-def test_the_key_goes_as_a_bearer_header_and_a_websocket_token() -> None:
-    t = Transport("http://svc:8000/", "k-123 x", ClientSettings())
-    assert t.headers()["Authorization"] == "Bearer k-123 x"
+def test_a_key_goes_as_a_bearer_header_and_only_a_token_in_a_websocket_url() -> None:
+    t = Transport("http://svc:8000/", "avk_123", ClientSettings())
+    assert t.headers()["Authorization"] == "Bearer avk_123"
     assert t.ws_url("/api/v1/avatars/ada/stream", {"from_version": 3}) == (
-        "ws://svc:8000/api/v1/avatars/ada/stream?from_version=3&token=k-123%20x"
+        "ws://svc:8000/api/v1/avatars/ada/stream?from_version=3"
     )
+    token = Transport("http://svc:8000/", "avt_abc.def", ClientSettings())
+    assert token.ws_url("/x") == "ws://svc:8000/x?token=avt_abc.def"
     anonymous = Transport("https://svc", None, ClientSettings())
     assert "Authorization" not in anonymous.headers()
     assert anonymous.ws_url("/x") == "wss://svc/x"
