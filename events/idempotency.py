@@ -26,7 +26,7 @@ class RequestCompleted(Event):
     type: Literal["RequestCompleted"] = "RequestCompleted"
     status: int
     headers: list[tuple[str, str]] = Field(default_factory=list)
-    body: bytes = b""
+    body: str = Field("", description="The response body, base64 (it may be binary).")
 
 
 class RequestAbandoned(Event):

@@ -13,9 +13,11 @@ Keys are per tenant, and kept in the journal, so every ingress replica agrees.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ from events.journal import Journal
 from events.types import NO_STREAM
 from serve_app import gateway
 from serve_app.errors import error_body
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY = 200
@@ -188,9 +192,14 @@ class IdempotencyMiddleware:
                 if not message.get("more_body", False):
                     # recorded before the client has the answer: its retry finds it
                     done = status < 500 and keep
-                    event = RequestCompleted(status=status, headers=headers, body=bytes(body))
-                    await asyncio.to_thread(finish, journal, stream, v, event if done else None)
-                    finished = True
+                    event = RequestCompleted(
+                        status=status, headers=headers, body=base64.b64encode(body).decode()
+                    )
+                    try:
+                        await asyncio.to_thread(finish, journal, stream, v, event if done else None)
+                        finished = True
+                    except Exception:  # not recorded: a retry runs again; this answer still goes
+                        log.exception("idempotency record of %s failed", stream)
             await send(message)
 
         try:
@@ -211,7 +220,7 @@ async def _replay(send: Send, response: RequestCompleted) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     headers.append((b"idempotent-replayed", b"true"))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
+    await send({"type": "http.response.body", "body": base64.b64decode(response.body)})
 
 
 async def _json(

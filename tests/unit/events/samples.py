@@ -77,7 +77,7 @@ SAMPLES: list[Event] = [
     k.KeyRevoked(key_id="key-1"),
     k.TokenSecretSet(secret="ab" * 32),
     i.RequestStarted(request="POST /api/v1/avatars/presets"),
-    i.RequestCompleted(status=201, headers=[("content-type", "application/json")], body=b"{}"),
+    i.RequestCompleted(status=201, headers=[("content-type", "application/json")], body="e30="),
     i.RequestAbandoned(),
     j.JobUnlisted(job_id="job-" + "a" * 32),
 ]

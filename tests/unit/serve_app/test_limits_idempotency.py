@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 
 from events import MemoryJournal
 from events.idempotency import RequestCompleted
@@ -71,11 +72,14 @@ def test_a_key_runs_once_then_replays_and_is_tied_to_its_route() -> None:
     assert first.outcome == "run"
     assert begin(journal, stream, "POST /presets?").outcome == "busy"
     assert begin(journal, stream, "PUT /config?").outcome == "mismatch"
-    done = RequestCompleted(status=201, headers=[("etag", '"1"')], body=b'{"a": 1}')
+    png = b"\x89PNG\r\n\x1a\n\xff\x00"  # binary bodies too (a rendered frame)
+    done = RequestCompleted(
+        status=201, headers=[("etag", '"1"')], body=base64.b64encode(png).decode()
+    )
     finish(journal, stream, first.version, done)
     again = begin(journal, stream, "POST /presets?")
     assert again.outcome == "replay" and again.response is not None
-    assert again.response.body == b'{"a": 1}' and again.response.status == 201
+    assert base64.b64decode(again.response.body) == png and again.response.status == 201
 
 
 def test_an_abandoned_or_stale_request_may_run_again() -> None:
