@@ -211,11 +211,11 @@ class HostedDirectory(Directory):
 def make_directory(
     config: EntityConfig,
     placement: Placement,
-    hosts_per_node: int = 2,
+    host_shards: int = 2,
     max_entities_per_host: int = 20_000,
 ) -> Directory:
+    """The placement's directory. ``host_shards`` is fixed by the settings, never derived from
+    the nodes alive: replicas started before and after a node joined must agree on it."""
     if placement == "dedicated":
         return DedicatedDirectory(config)
-    alive = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
-    nodes = max(1, len(alive))
-    return HostedDirectory(config, hosts_per_node * nodes, max_entities_per_host)
+    return HostedDirectory(config, host_shards, max_entities_per_host)

@@ -16,6 +16,7 @@ from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
 from serve_app import gateway, streams
+from serve_app.cluster import check_cluster
 from serve_app.errors import install_error_handlers
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX
@@ -93,6 +94,7 @@ class Ingress:
         """``deployments``: handles of the other deployments (speech, renderer...) by name."""
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)
+        check_cluster(self.settings)  # `serve deploy` onto many nodes with local state: refused
         gw = Gateway(self.settings, deployments)
         gateway.install(gw)
         gw.render_jobs.ensure_sweeping()  # orphaned render jobs (if a loop runs here already)
