@@ -3,8 +3,11 @@
 Two placements behind one interface, used by the Serve ingress:
 
 - ``DedicatedDirectory``: each entity is its own Ray actor, named ``<kind>:<tenant>:<id>``.
-- ``HostedDirectory``: a fixed pool of host actors ``entity-host:<i>``, each holding many
-  entities; an entity lives on the host a stable hash of its kind, tenant and id picks.
+- ``HostedDirectory``: a fixed pool of host actors ``entity-host:<i>`` (``host_shards`` of
+  them, from the settings), each holding many entities; an entity lives on the shard a stable
+  hash of its kind, tenant and id picks, so every ingress replica, whenever it started, sends
+  an id to the same shard. Shards are spread over the nodes; Ray restarts a shard whose node
+  died on a live node under the same name, and its entities recover from the journal.
 
 A handle to a dead actor keeps failing, so on an actor error the handle is dropped and the actor
 looked up (or created) again. Commands are retried only with an idempotency key, which the entity

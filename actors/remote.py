@@ -294,6 +294,9 @@ ENTITY_OPTIONS: dict[str, Any] = {
     "max_task_retries": 0,  # retries are the directory's, with idempotency keys
     "max_concurrency": 1000,  # long-polling subscribers wait concurrently
     "lifetime": "detached",  # outlives the ingress replica that created it
+    # Over the nodes, not packed on the node of the replica that created it (Ray's default for
+    # zero-CPU actors): one lost node then takes only its share of the entities with it.
+    "scheduling_strategy": "SPREAD",
 }
 
 HOST_OPTIONS: dict[str, Any] = {

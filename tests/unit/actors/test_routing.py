@@ -1,0 +1,50 @@
+"""Hosted routing: an id goes to the same shard from every process, whenever it started."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from actors.config import EntityConfig
+from actors.directory import HostedDirectory, host_index, make_directory
+from actors.remote import ENTITY_OPTIONS, HOST_OPTIONS
+
+CONFIG = EntityConfig(journal_url="sqlite:////tmp/unused.sqlite")
+IDS = [f"a{i}" for i in range(8)]
+PINNED = [3, 2, 3, 0, 3, 2, 3, 3]  # host_index("avatar", "default", a<i>, 4): never changes
+
+
+def test_the_shard_of_an_id_is_pinned() -> None:
+    assert [host_index("avatar", "default", a, 4) for a in IDS] == PINNED
+
+
+def test_another_process_with_another_hash_seed_picks_the_same_shards() -> None:
+    code = (
+        "from actors.directory import host_index;"
+        f"print([host_index('avatar', 'default', a, 4) for a in {IDS!r}])"
+    )
+    for seed in ("1", "2"):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        assert out.strip() == repr(PINNED)
+
+
+def test_the_number_of_shards_comes_from_the_settings_not_from_the_nodes() -> None:
+    directory = make_directory(CONFIG, "hosted", host_shards=6)  # no Ray running: not asked
+    assert isinstance(directory, HostedDirectory) and directory.hosts == 6
+    assert {host_index("avatar", "t", f"x{i}", 6) for i in range(200)} == set(range(6))
+
+
+def test_entity_actors_spread_over_nodes_and_come_back_after_a_loss() -> None:
+    for options in (ENTITY_OPTIONS, HOST_OPTIONS):
+        assert options["scheduling_strategy"] == "SPREAD"
+        assert options["lifetime"] == "detached"  # the name survives restarts
+        assert options["max_task_retries"] == 0  # retries are the directory's, with keys
+    assert HOST_OPTIONS["max_restarts"] == -1  # a shard always comes back
