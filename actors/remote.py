@@ -26,6 +26,7 @@ from actors.aggregate import Aggregate
 from actors.avatar import AvatarAggregate
 from actors.config import EntityConfig
 from actors.entity import EntityRuntime
+from actors.errors import Fenced
 from actors.hosting import EntityHost
 from actors.live import LiveRegistryCore
 from actors.naming import NAMESPACE, Kind, actor_name, stream_id
@@ -60,21 +61,29 @@ class EntityActor:
         self.kind: Kind = aggregate.kind
         self.name = actor_name(self.kind, tenant, entity_id)
         self.config = config
-        self.runtime: EntityRuntime[Any] = EntityRuntime(
-            aggregate,
-            tenant,
-            entity_id,
-            stream_id(self.kind, tenant, entity_id),
-            shared_journal(config.journal_url),
-            config,
-        )
+        self.tenant = tenant
+        self.entity_id = entity_id
+        self.runtime: EntityRuntime[Any] = self._new_runtime()
         self._activation: asyncio.Task[None] | None = None
         self._registry_handle: Any = None
         self.activation_ms: float | None = None
         self._last_touch = 0.0
         self._exiting = False
 
+    def _new_runtime(self) -> EntityRuntime[Any]:
+        return EntityRuntime(
+            self.aggregate_type(),
+            self.tenant,
+            self.entity_id,
+            stream_id(self.kind, self.tenant, self.entity_id),
+            shared_journal(self.config.journal_url),
+            self.config,
+        )
+
     async def _active(self) -> EntityRuntime[Any]:
+        if self.runtime.fenced:  # another writer appended: load a fresh copy from the journal
+            self.runtime = self._new_runtime()
+            self._activation = asyncio.create_task(self.runtime.activate())
         if self._activation is None:
             self._activation = asyncio.create_task(self._activate())
         try:
@@ -136,8 +145,16 @@ class EntityActor:
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        runtime = await self._active()
-        return await runtime.execute_and_view(command, expected_version, idempotency_key, metadata)
+        try:
+            runtime = await self._active()
+            return await runtime.execute_and_view(
+                command, expected_version, idempotency_key, metadata
+            )
+        except Fenced:  # once more on a fresh copy (see EntityHost.execute)
+            runtime = await self._active()
+            return await runtime.execute_and_view(
+                command, expected_version, idempotency_key, metadata
+            )
 
     async def view(self, idempotency_key: str | None = None) -> dict[str, Any]:
         return (await self._active()).view(idempotency_key)

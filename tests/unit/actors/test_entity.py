@@ -17,7 +17,7 @@ from actors.commands import (
 )
 from actors.config import EntityConfig
 from actors.entity import EntityRuntime
-from actors.errors import Conflict, EntityError, NotFound, VersionMismatch
+from actors.errors import Conflict, EntityError, Fenced, NotFound, VersionMismatch
 from actors.naming import stream_id
 from actors.session import SessionAggregate
 from events import MemoryJournal
@@ -98,18 +98,22 @@ async def test_bad_patch_is_refused() -> None:
         await rt.execute(PatchState(state=StatePatch()))
 
 
-async def test_zombie_writer_is_fenced_and_state_reloaded() -> None:
+async def test_zombie_writer_is_fenced_for_good_and_its_subscribers_resync() -> None:
     journal = MemoryJournal()
     rt = avatar(journal)
     await rt.activate()
     await rt.execute(Touch())
+    waiter = asyncio.create_task(rt.wait(1, timeout=5))
+    await until(lambda: rt.waiters, what="the subscriber waiting")
     # another writer appends behind our back
     journal.append("avatar:t1:ada", [EmotionSet(emotion="angry")], 1)
-    result = await rt.execute(SetEmotion(emotion="happy"))
-    assert result.version == 3 and rt.state.emotion.emotion == "happy"
-    journal.append("avatar:t1:ada", [EmotionSet(emotion="angry")], 3)
-    with pytest.raises(Conflict):
-        await rt.execute(SetEmotion(emotion="sad"), expected_version=3)
+    with pytest.raises(Fenced):
+        await rt.execute(SetEmotion(emotion="happy"))
+    assert rt.fenced and journal.highest_version("avatar:t1:ada") == 2  # nothing forked
+    assert (await waiter)["lagged"]  # woken: resync from the journal
+    assert (await rt.wait(0, timeout=5))["lagged"]  # at once, every time
+    with pytest.raises(Fenced):  # a fenced copy never writes again
+        await rt.execute(SetEmotion(emotion="sad"))
 
 
 async def test_wait_returns_new_events_and_reports_lag() -> None:
