@@ -254,7 +254,9 @@ class EntityHostActorImpl:
         self.host.max_entities = max_entities
 
     async def stats(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), **self.host.stats()}
+        """Process, Ray node and entity counts (operations, benchmarks, the node-loss test)."""
+        node_id = ray.get_runtime_context().get_node_id()
+        return {"pid": os.getpid(), "node_id": node_id, **self.host.stats()}
 
     def pid(self, *entity: str) -> int:
         """This host's process id (``entity`` is accepted so the directory can route it)."""
