@@ -9,6 +9,7 @@ so no plain ``ray.init()`` elsewhere joins it), the same auth token, and ports o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -49,10 +50,8 @@ class Node:
     def kill(self, sig: int = signal.SIGKILL) -> list[int]:
         pids = self.pids()
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         return pids
 
 
@@ -189,8 +188,6 @@ class LocalCluster:
             time.sleep(0.2)
         for node in self.nodes:
             node.kill(signal.SIGKILL)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 node.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
         shutil.rmtree(self.root, ignore_errors=True)
