@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors.config import EntityConfig
 from actors.errors import EntityError, Unavailable
@@ -158,6 +159,22 @@ def host_index(kind: Kind, tenant: str, entity_id: str, hosts: int) -> int:
     return int.from_bytes(digest, "big") % hosts
 
 
+def shard_node(index: int, alive: list[str]) -> str | None:
+    """The node shard ``index`` is created on: round robin over the alive nodes in a fixed
+    order, so that the shards spread evenly whoever creates them."""
+    return sorted(alive)[index % len(alive)] if alive else None
+
+
+def shard_placement(index: int) -> Any:
+    """Where a new shard goes: its round-robin node, softly (if that node is gone by the time
+    it is scheduled, or when Ray restarts the shard after its node died, any live node)."""
+    nodes = ray.nodes()  # type: ignore[no-untyped-call]
+    node = shard_node(index, [n["NodeID"] for n in nodes if n.get("Alive")])
+    if node is None:
+        return "SPREAD"
+    return NodeAffinitySchedulingStrategy(node_id=node, soft=True)
+
+
 class HostedDirectory(Directory):
     """A fixed pool of host actors, each holding many entities."""
 
@@ -184,7 +201,10 @@ class HostedDirectory(Directory):
         handle = self._handles.get(name)
         if handle is None:
             handle = self._handles[name] = EntityHostActor.options(
-                name=name, namespace=NAMESPACE, get_if_exists=True
+                name=name,
+                namespace=NAMESPACE,
+                get_if_exists=True,
+                scheduling_strategy=shard_placement(index),
             ).remote(self.config, self.max_entities_per_host, self.sweep_interval_s)
         return handle
 

@@ -24,6 +24,8 @@ from typing import Any
 
 from bench.common import percentile, report
 
+_PHASES = ("cluster_up_s", "deployed_s", "kill_at_s", "recovered_s", "checked_s", "stopped_s")
+
 
 def run_once(journal: str, avatars: int, interval: float, timeout: float = 600) -> dict[str, Any]:
     """The scenario in a process of its own (it joins a Ray cluster of its own making)."""
@@ -105,6 +107,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{sum(r['subscribers'] for r in results)} "
             f"({sum(r['subscriber_reconnects'] for r in results)}) / "
             f"{sum(len(r['subscriber_problems']) for r in results)}",
+        ),
+        (
+            "run: cluster up / deployed / kill / recovered / checked / stopped",
+            "; ".join(
+                " / ".join(f"{r['timings'].get(k, float('nan')):.0f}" for k in _PHASES) + " s"
+                for r in results
+            ),
         ),
         ("load average before", f"{load_before:.1f}"),
     ]

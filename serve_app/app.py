@@ -76,17 +76,20 @@ def create_app() -> FastAPI:
 app = create_app()
 
 
+INGRESS_AUTOSCALING: dict[str, Any] = {
+    "min_replicas": 1,  # Settings.ingress_min_replicas
+    "max_replicas": 4,
+    "target_ongoing_requests": 200,
+    "upscale_delay_s": 5,
+    "downscale_delay_s": 60,
+}
+
+
 @serve.deployment(
     name="Ingress",
     ray_actor_options={"num_cpus": 0},
     max_ongoing_requests=1000,  # each open WebSocket holds a slot; the default 5 starves HTTP
-    autoscaling_config={
-        "min_replicas": 1,
-        "max_replicas": 4,
-        "target_ongoing_requests": 200,
-        "upscale_delay_s": 5,
-        "downscale_delay_s": 60,
-    },
+    autoscaling_config=INGRESS_AUTOSCALING,
 )
 @serve.ingress(app)
 class Ingress:
@@ -151,6 +154,11 @@ def build_app(args: AppArgs | dict[str, Any]) -> Application:
         "speech": speech.bind(config),
         "live": live.bind(config),
     }
+    ingress_scaling = {**INGRESS_AUTOSCALING, "min_replicas": settings.ingress_min_replicas}
+    ingress_scaling["max_replicas"] = max(
+        ingress_scaling["max_replicas"], settings.ingress_min_replicas
+    )
     return Ingress.options(  # type: ignore[attr-defined,no-any-return]
-        max_ongoing_requests=settings.ingress_max_ongoing_requests
+        max_ongoing_requests=settings.ingress_max_ongoing_requests,
+        autoscaling_config=ingress_scaling,
     ).bind(config, **deployments)

@@ -92,6 +92,12 @@ class Settings(BaseModel):
     session_ttl_min_s: int = Field(60, ge=1)
     session_ttl_max_s: int = Field(86_400, ge=1)
     ingress_max_ongoing_requests: int = Field(1000, ge=1)
+    ingress_min_replicas: int = Field(
+        1,
+        ge=1,
+        description="Ingress replicas kept running; on a cluster one per node (2 or more), so "
+        "that the loss of a node never takes the only one (then requests wait for a new one).",
+    )
     renderer_max_replicas: int = Field(4, ge=1, description="Autoscaling ceiling of Renderer.")
     renderer_num_cpus: float = Field(
         0.5, gt=0, le=64, description="CPUs a Renderer replica reserves (fractional on laptops)."

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from actors.config import EntityConfig
-from actors.directory import HostedDirectory, host_index, make_directory
+from actors.directory import HostedDirectory, host_index, make_directory, shard_node
 from actors.remote import ENTITY_OPTIONS, HOST_OPTIONS
 
 CONFIG = EntityConfig(journal_url="sqlite:////tmp/unused.sqlite")
@@ -48,3 +48,10 @@ def test_entity_actors_spread_over_nodes_and_come_back_after_a_loss() -> None:
         assert options["lifetime"] == "detached"  # the name survives restarts
         assert options["max_task_retries"] == 0  # retries are the directory's, with keys
     assert HOST_OPTIONS["max_restarts"] == -1  # a shard always comes back
+
+
+def test_shards_are_created_round_robin_over_the_alive_nodes_in_a_fixed_order() -> None:
+    nodes = ["n2", "n1", "n3"]
+    assert [shard_node(i, nodes) for i in range(4)] == ["n1", "n2", "n3", "n1"]
+    assert [shard_node(i, list(reversed(nodes))) for i in range(4)] == ["n1", "n2", "n3", "n1"]
+    assert shard_node(0, []) is None  # no node list: Ray's SPREAD decides
