@@ -80,7 +80,8 @@ class LocalCluster:
 
     @classmethod
     def create(cls, root: Path, extra_env: dict[str, str]) -> LocalCluster:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
+        # nothing of another cluster's configuration (a test session's HAProxy ports...)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "AVATAR_"))}
         env |= {
             "RAY_AUTH_MODE": "token",  # Ray 2.60 nodes refuse to join without the same token
             "RAY_AUTH_TOKEN": secrets.token_hex(16),
