@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -306,6 +307,7 @@ async def scenario(journal: str, avatars: int, interval: float) -> Result:
 
         ray.shutdown()
         cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
         result.timings["stopped_s"] = time.monotonic() - t0
     return result
 
