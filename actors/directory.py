@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from abc import ABC, abstractmethod
 from typing import Any, Literal
 
@@ -165,14 +166,16 @@ def shard_node(index: int, alive: list[str]) -> str | None:
     return sorted(alive)[index % len(alive)] if alive else None
 
 
-def shard_placement(index: int) -> Any:
+def shard_placement(index: int, alive: list[str]) -> Any:
     """Where a new shard goes: its round-robin node, softly (if that node is gone by the time
     it is scheduled, or when Ray restarts the shard after its node died, any live node)."""
-    nodes = ray.nodes()  # type: ignore[no-untyped-call]
-    node = shard_node(index, [n["NodeID"] for n in nodes if n.get("Alive")])
+    node = shard_node(index, alive)
     if node is None:
         return "SPREAD"
     return NodeAffinitySchedulingStrategy(node_id=node, soft=True)
+
+
+NODES_TTL_S = 10.0
 
 
 class HostedDirectory(Directory):
@@ -192,6 +195,18 @@ class HostedDirectory(Directory):
         self.hosts = hosts
         self.max_entities_per_host = max_entities_per_host
         self.sweep_interval_s = sweep_interval_s
+        self._alive: list[str] = []
+        self._alive_at = -NODES_TTL_S
+
+    def _alive_nodes(self) -> list[str]:
+        """Alive node ids, asked of the GCS at most every few seconds: a handle is made again
+        after every failed call, and a failover makes many."""
+        now = time.monotonic()
+        if now - self._alive_at >= NODES_TTL_S:
+            nodes = ray.nodes()  # type: ignore[no-untyped-call]
+            self._alive = [n["NodeID"] for n in nodes if n.get("Alive")]
+            self._alive_at = now
+        return self._alive
 
     def host_name(self, index: int) -> str:
         return f"entity-host:{index}"
@@ -204,7 +219,7 @@ class HostedDirectory(Directory):
                 name=name,
                 namespace=NAMESPACE,
                 get_if_exists=True,
-                scheduling_strategy=shard_placement(index),
+                scheduling_strategy=shard_placement(index, self._alive_nodes()),
             ).remote(self.config, self.max_entities_per_host, self.sweep_interval_s)
         return handle
 
