@@ -262,7 +262,10 @@ async def scenario(journal: str, avatars: int, interval: float) -> Result:
             subscribers = [Subscriber(http, ws_api, a) for a in watched]
             followers = [asyncio.create_task(s.follow()) for s in subscribers]
             result.subscribers = len(subscribers)
+            warm = time.monotonic() + 120
             while len(load.acked) < 3 * avatars:  # every avatar live and answering
+                if time.monotonic() > warm:
+                    raise TimeoutError(f"only {len(load.acked)} commands acknowledged in 120 s")
                 await asyncio.sleep(0.2)
             await asyncio.sleep(2)
 
