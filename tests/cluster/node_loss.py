@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -59,6 +60,7 @@ class Result:
     subscribers: int = 0
     subscriber_reconnects: int = 0
     subscriber_problems: list[str] = field(default_factory=list)
+    refusal: tuple[int, str] = (0, "")  # `serve --address` on SQLite: exit code, stderr
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -171,6 +173,18 @@ def _deploy(cluster: LocalCluster, journal: str, data_dir: Path, port: int) -> N
     serve.run(build_app(args), name="avatar-service", route_prefix="/", blocking=False)
 
 
+def _serve_on_sqlite(cluster: LocalCluster, data_dir: Path) -> tuple[int, str]:
+    """``avatar-service serve --address`` onto these two nodes with the embedded defaults (a
+    SQLite journal): its exit code and what it said."""
+    cli = Path(sys.executable).with_name("avatar-service")
+    command = [str(cli), "serve", "--address", cluster.address, "--data-dir", str(data_dir)]
+    command += ["--port", str(free_port())]
+    done = subprocess.run(
+        command, check=False, env=cluster.env, capture_output=True, text=True, timeout=120
+    )
+    return done.returncode, done.stderr[-2000:]
+
+
 def _shard_nodes(journal: str, data_dir: Path) -> dict[int, str]:
     """Which node each hosted shard runs on (creating the shards that do not exist yet)."""
     import ray
@@ -236,6 +250,7 @@ async def scenario(journal: str, avatars: int, interval: float) -> Result:
         worker = cluster.add_worker(num_cpus=2)
         cluster.wait_nodes(2)
         result.timings["cluster_up_s"] = time.monotonic() - t0
+        result.refusal = _serve_on_sqlite(cluster, root / "sqlite")
         _deploy(cluster, journal, data_dir, port)
         async with aiohttp.ClientSession() as http:
             await _healthy(http, base, 180)

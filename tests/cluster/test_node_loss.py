@@ -36,6 +36,10 @@ def test_losing_a_worker_node_loses_nothing_and_every_avatar_answers_again(
     result = json.loads(out.read_text())
     summary = {k: result[k] for k in ("shard_nodes", "answered_after_kill_s", "timings")}
 
+    # `avatar-service serve --address` joined the two nodes and refused its SQLite journal
+    code, said = result["refusal"]
+    assert code == 2 and "refusing to run on 2 Ray nodes" in said, said
+    assert "AVATAR_JOURNAL=postgresql://" in said and "AVATAR_BLOB_DIR_SHARED=true" in said
     # avatars lived on both nodes, and the worker node was killed whole (raylet and workers)
     assert set(result["shard_nodes"].values()) == {"head", "worker"}, summary
     assert result["on_worker"] and len(result["on_worker"]) < result["avatars"], summary
