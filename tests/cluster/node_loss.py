@@ -245,10 +245,7 @@ async def scenario(journal: str, avatars: int, interval: float) -> Result:
     try:
         import ray  # only now: the cluster's token is in the environment
 
-        cluster.start_head(num_cpus=2)
-        cluster.connect_when_up()
-        worker = cluster.add_worker(num_cpus=2)
-        cluster.wait_nodes(2)
+        _, worker = cluster.start(head_cpus=2, worker_cpus=[2])
         result.timings["cluster_up_s"] = time.monotonic() - t0
         result.refusal = _serve_on_sqlite(cluster, root / "sqlite")
         _deploy(cluster, journal, data_dir, port)

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ class Node:
     process: subprocess.Popen[bytes]
     node_manager_port: int
     log: Path
+    temp: Path
 
     @property
     def session(self) -> int:
@@ -96,9 +98,9 @@ class LocalCluster:
         return str(Path(sys.executable).with_name("ray"))
 
     def _start(self, name: str, args: list[str]) -> Node:
-        temp = self.root / name
+        temp = self.root / f"{name}{len(self.nodes)}"  # a retried start gets a fresh one
         temp.mkdir(parents=True, exist_ok=True)
-        log = self.root / f"{name}.log"
+        log = self.root / f"{temp.name}.log"
         port = free_port()
         command = [
             self._ray(),
@@ -120,7 +122,7 @@ class LocalCluster:
             process = subprocess.Popen(
                 command, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
-        node = Node(name, process, port, log)
+        node = Node(name, process, port, log, temp)
         self.nodes.append(node)
         return node
 
@@ -141,7 +143,7 @@ class LocalCluster:
     def add_worker(self, num_cpus: int) -> Node:
         return self._start("worker", [f"--address={self.address}", f"--num-cpus={num_cpus}"])
 
-    def wait_nodes(self, count: int, timeout: float = 120) -> None:
+    def wait_nodes(self, count: int, timeout: float = 60) -> None:
         """Until ``ray.nodes()`` (this process must be connected) shows ``count`` alive."""
         import ray
 
@@ -162,7 +164,7 @@ class LocalCluster:
 
         deadline = time.monotonic() + timeout
         head = self.nodes[0]
-        while not (self.root / "head" / "ray_current_cluster").exists():
+        while not (head.temp / "ray_current_cluster").exists():
             if head.process.poll() is not None:
                 raise RuntimeError(f"the head exited: {head.log.read_text()[-2000:]}")
             if time.monotonic() > deadline:
@@ -175,6 +177,31 @@ class LocalCluster:
             log_to_driver=False,
             logging_level="warning",
         )
+
+    def start(self, head_cpus: int, worker_cpus: list[int], attempts: int = 3) -> list[Node]:
+        """A head (this process connected to it) and workers, each start tried ``attempts``
+        times: Ray gives a node 30 s to register, which an overloaded machine can miss."""
+        self._retried(lambda: self.start_head(head_cpus), self.connect_when_up, attempts)
+        for cpus in worker_cpus:
+            count = len(self.nodes) + 1
+            self._retried(
+                lambda c=cpus: self.add_worker(c), lambda n=count: self.wait_nodes(n), attempts
+            )
+        return self.nodes
+
+    def _retried(self, start: Callable[[], Node], ready: Callable[[], None], attempts: int) -> None:
+        for attempt in range(1, attempts + 1):
+            node = start()
+            try:
+                ready()
+                return
+            except (RuntimeError, ConnectionError, TimeoutError):
+                node.kill(signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    node.process.wait(timeout=10)
+                self.nodes.remove(node)
+                if attempt == attempts:
+                    raise
 
     def stop(self) -> None:
         """Every process of every node we started, SIGKILLed (the cluster is throwaway: a
