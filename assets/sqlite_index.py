@@ -9,7 +9,6 @@ processes on one machine (ingress, Renderer and Speech replicas) share the file.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,7 @@ from assets.errors import AssetNotFound, StorageFailure
 from assets.index import COLUMNS, AssetIndex, IndexWriter, from_row, like_pattern, to_row
 from assets.sniff import AssetKind
 from assets.store import AssetInfo, AssetPage
+from events.sqlite_connections import ThreadConnections
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assets (
@@ -58,9 +58,7 @@ class SqliteAssetIndex(AssetIndex):
     def __init__(self, path: Path | str, *, busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._connections = ThreadConnections(self.path, busy_timeout=busy_timeout)
         with self._storage("open the index"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._conn()
@@ -73,20 +71,7 @@ class SqliteAssetIndex(AssetIndex):
     # ------------------------------------------------------------------ plumbing
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
-            conn.execute("PRAGMA synchronous=FULL")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+        return self._connections.get()
 
     @contextmanager
     def _storage(self, what: str) -> Iterator[None]:
@@ -114,11 +99,7 @@ class SqliteAssetIndex(AssetIndex):
                 raise
 
     def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close_all()
 
     # ------------------------------------------------------------------ writing
 

@@ -14,7 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 from events.journal import Journal
 from events.memory import MemoryJournal
 from events.postgres import PostgresJournal
-from events.sqlite import SqliteJournal, Synchronous
+from events.sqlite import SqliteJournal
+from events.sqlite_connections import Synchronous
 
 
 def open_journal(url: str) -> Journal:

@@ -243,6 +243,12 @@ class Journal(ABC):
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         """Events of every stream with ``global_position > after_position``, in position order."""
 
+    def read_heads(self, after_position: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        """``(global_position, stream_id)`` of the events after ``after_position``, in position
+        order, without decoding them: for tails that only need to know which streams moved.
+        Backends override it with a query of those two columns."""
+        return [(r.global_position, r.stream_id) for r in self.read_all(after_position, limit)]
+
     @abstractmethod
     def last_position(self) -> int:
         """The highest committed global position (0 when empty)."""
@@ -320,6 +326,24 @@ class Journal(ABC):
             if len(batch) < batch_size:
                 await self._wait_for_append_async(position, poll_interval, mark)
 
+    async def subscribe_heads_async(
+        self,
+        after_position: int = 0,
+        *,
+        poll_interval: float = 0.05,
+        batch_size: int = 500,
+    ) -> AsyncIterator[tuple[int, str]]:
+        """:meth:`subscribe_async` of :meth:`read_heads`: ``(position, stream_id)`` only."""
+        position = after_position
+        while True:
+            mark = self._append_mark()
+            batch = await asyncio.to_thread(self.read_heads, position, batch_size)
+            for head in batch:
+                position = head[0]
+                yield head
+            if len(batch) < batch_size:
+                await self._wait_for_append_async(position, poll_interval, mark)
+
     def _append_mark(self) -> object:
         """Taken before each subscription read and handed to the wait that follows it.
 
@@ -358,6 +382,33 @@ class Journal(ABC):
         event = self.codec.decode(type_name, schema_version, event_id, payload)
         meta = unpack(metadata) if metadata else {}
         return RecordedEvent(position, stream_id, version, event, recorded_at, meta)
+
+    def _records_of(
+        self, rows: Sequence[Sequence[Any]], stream_id: str | None = None
+    ) -> list[RecordedEvent]:
+        """Decode rows of ``(position, stream_id, version, event_id, type, schema_version,
+        payload, recorded_at, metadata)``, without the ``stream_id`` column when it is given
+        (a read of one stream), into records: the SQL backends' common last step."""
+        decode = self.codec.decode
+        with gc_paused():
+            if stream_id is not None:
+                return [
+                    RecordedEvent(
+                        pos,
+                        stream_id,
+                        ver,
+                        decode(typ, sv, eid, payload),
+                        at,
+                        unpack(meta) if meta else {},
+                    )
+                    for pos, ver, eid, typ, sv, payload, at, meta in rows
+                ]
+            return [
+                RecordedEvent(
+                    pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
+                )
+                for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
+            ]
 
 
 class gc_paused:  # noqa: N801 - reads as the function it replaces

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import struct
 import threading
@@ -47,9 +48,16 @@ from psycopg import pq
 from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
 from psycopg_pool import ConnectionPool
 
-from events.codec import EventCodec, unpack
-from events.errors import EventRejected, JournalError, StorageError
-from events.journal import Clock, ExistingEvent, Journal, NewEvent, gc_paused
+from events.codec import EventCodec
+from events.errors import EventRejected, JournalError, StorageError, VersionConflict
+from events.journal import (
+    AppendOutcome,
+    Clock,
+    ExistingEvent,
+    Journal,
+    NewEvent,
+    PreparedAppend,
+)
 from events.records import RecordedEvent, SnapshotRecord
 from events.types import ANY, NO_STREAM, Expected
 from events.urls import passwords_in, redact_url
@@ -58,8 +66,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
-"""The version of the tables and function below; a database with a newer one is refused."""
+SCHEMA_VERSION = 2
+"""The version of the tables and function below; a database with a newer one is refused, an
+older one gets the statements below again (they are idempotent; 2: the append refuses a
+recorded event id by its result instead of an error, so batches need no savepoints)."""
 
 CHANNEL = "journal_events"
 _SCHEMA_LOCK = 0x6A6F75726E616C  # advisory lock key ("journal") taken while creating the schema
@@ -117,6 +127,9 @@ _DDL = (
             FROM journal_events WHERE stream_id = p_stream;
         IF p_expected IS NOT NULL AND p_expected <> current_version THEN
             RETURN;  -- a version conflict: first_position stays NULL, nothing is written
+        END IF;
+        IF EXISTS (SELECT 1 FROM journal_events WHERE event_id = ANY(p_ids)) THEN
+            RETURN;  -- a recorded event id (a retry, or a bad batch): the caller finds out which
         END IF;
         SELECT coalesce(max(global_position), 0) INTO last_position FROM journal_events;
         INSERT INTO journal_events (global_position, stream_id, version, event_id, type,
@@ -186,6 +199,10 @@ _READ_ALL = (
     " recorded_at, metadata FROM journal_events WHERE global_position > %s{durable}"
     " ORDER BY global_position LIMIT %s"
 )
+_READ_HEADS = (
+    "SELECT global_position, stream_id FROM journal_events WHERE global_position > %s{durable}"
+    " ORDER BY global_position LIMIT %s"
+)
 _LAST = "SELECT coalesce(max(global_position), 0) FROM journal_events WHERE true{durable}"
 _DELETE_UP_TO = (
     "INSERT INTO journal_deletions (stream_id, deleted_to)"
@@ -250,6 +267,21 @@ def _binary_array(element_oid: int, items: list[bytes]) -> bytes:
     """A one-dimensional array in PostgreSQL's binary format (``array_send``)."""
     header = _ARRAY_HEADER.pack(1, 0, element_oid, len(items), 1)
     return header + b"".join([_INT4(len(item)) + item for item in items])
+
+
+def _append_params(p: PreparedAppend) -> tuple[bytes | None, ...]:
+    """The append function's parameters, in binary (``_APPEND_TYPES``)."""
+    exact = None if p.expected is ANY else 0 if p.expected is NO_STREAM else p.expected
+    return (
+        p.stream_id.encode(),
+        None if exact is None else _INT8.pack(exact),
+        _binary_array(25, [r.event_id.encode() for r in p.rows]),
+        _binary_array(25, [r.type.encode() for r in p.rows]),
+        _binary_array(23, [_INT4(r.schema_version) for r in p.rows]),
+        _binary_array(17, [r.payload for r in p.rows]),
+        _FLOAT8(p.recorded_at),
+        p.metadata,
+    )
 
 
 # ---------------------------------------------------------------------------------- URL options
@@ -563,6 +595,7 @@ class PostgresJournal(Journal):
                 ("highest", _HIGHEST),
                 ("read", _READ),
                 ("read_all", _READ_ALL),
+                ("read_heads", _READ_HEADS),
                 ("last", _LAST),
                 ("stats", _STATS),
             )
@@ -609,6 +642,38 @@ class PostgresJournal(Journal):
             lambda conn: self._append_on(conn, stream_id, rows, expected, metadata, recorded_at),
         )
 
+    def _append_batch(self, batch: list[PreparedAppend]) -> list[AppendOutcome]:
+        """Group commit: the appends in one transaction, so the table lock is taken once and
+        one commit (one WAL flush) covers them all. A conflict or a recorded id fails that append
+        only: the append function answers those with its result, never an error."""
+        if len(batch) == 1:
+            return super()._append_batch(batch)
+        results = self._run("append", lambda conn: self._append_batch_on(conn, batch))
+        outcomes: list[AppendOutcome] = []
+        for p, (first, current) in zip(batch, results, strict=True):
+            if first is not None:
+                outcomes.append(list(range(first, first + len(p.rows))))
+                continue
+            try:
+                existing = self._run("read", functools.partial(self._existing, rows=p.rows))
+                outcomes.append(
+                    self._resolve_retry(p.stream_id, p.rows, p.expected, current, existing)
+                )
+            except (VersionConflict, EventRejected) as e:
+                outcomes.append(e)
+        return outcomes
+
+    def _append_batch_on(
+        self, conn: psycopg.Connection[Any], batch: list[PreparedAppend]
+    ) -> list[tuple[int | None, int]]:
+        with conn.transaction():
+            if self.commit_mode == "flush":  # as journal_append_flushed: flush after the commit
+                conn.execute("SET LOCAL synchronous_commit = off")
+            results = [self._exec_append(conn, _append_params(p)) for p in batch]
+        if self.commit_mode == "flush" and any(first is not None for first, _ in results):
+            conn.execute("SELECT pg_logical_emit_message(false, 'journal', ''::bytea, true)")
+        return results
+
     def _append_on(
         self,
         conn: psycopg.Connection[Any],
@@ -620,17 +685,7 @@ class PostgresJournal(Journal):
     ) -> list[int]:
         """One append on ``conn``: committed at once in autocommit mode, else with its
         transaction (the tests hold one open this way)."""
-        exact = None if expected is ANY else 0 if expected is NO_STREAM else expected
-        params = (
-            stream_id.encode(),
-            None if exact is None else _INT8.pack(exact),
-            _binary_array(25, [r.event_id.encode() for r in rows]),
-            _binary_array(25, [r.type.encode() for r in rows]),
-            _binary_array(23, [_INT4(r.schema_version) for r in rows]),
-            _binary_array(17, [r.payload for r in rows]),
-            _FLOAT8(recorded_at),
-            metadata,
-        )
+        params = _append_params(PreparedAppend(stream_id, rows, expected, metadata, recorded_at))
         try:
             first, current = self._exec_append(conn, params)
         except pg_errors.UniqueViolation:
@@ -712,20 +767,7 @@ class PostgresJournal(Journal):
             "hi": _MAX_VERSION if to_version is None else to_version,
             "limit": max_count,
         }
-        rows = self._fetch("read", self._sql["read"], params)
-        decode = self.codec.decode
-        with gc_paused():
-            return [
-                RecordedEvent(
-                    pos,
-                    stream_id,
-                    ver,
-                    decode(typ, sv, eid, payload),
-                    at,
-                    unpack(meta) if meta else {},
-                )
-                for pos, ver, eid, typ, sv, payload, at, meta in rows
-            ]
+        return self._records_of(self._fetch("read", self._sql["read"], params), stream_id)
 
     def highest_version(self, stream_id: str) -> int:
         return self._run("read", lambda conn: self._highest(conn, stream_id))
@@ -739,15 +781,13 @@ class PostgresJournal(Journal):
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         if limit <= 0:
             return []
-        rows = self._fetch("read", self._sql["read_all"], (after_position, limit))
-        decode = self.codec.decode
-        with gc_paused():
-            return [
-                RecordedEvent(
-                    pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
-                )
-                for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
-            ]
+        return self._records_of(self._fetch("read", self._sql["read_all"], (after_position, limit)))
+
+    def read_heads(self, after_position: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        if limit <= 0:
+            return []
+        rows = self._fetch("read", self._sql["read_heads"], (after_position, limit))
+        return [(int(pos), str(sid)) for pos, sid in rows]
 
     def last_position(self) -> int:
         return int(self._fetch("read", self._sql["last"], ())[0][0])

@@ -9,16 +9,15 @@ consume a rowid, so positions are gap-free to readers.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
 
-from events.codec import EventCodec, unpack
+from events.codec import EventCodec
 from events.errors import EventRejected, JournalError, StorageError, VersionConflict
 from events.journal import (
     AppendOutcome,
@@ -27,12 +26,10 @@ from events.journal import (
     Journal,
     NewEvent,
     PreparedAppend,
-    gc_paused,
 )
 from events.records import RecordedEvent, SnapshotRecord
-from events.types import Expected, expected_matches
-
-Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+from events.sqlite_connections import Synchronous, ThreadConnections
+from events.types import Expected, ExpectedVersion
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -69,6 +66,22 @@ _COLUMNS = (
 _STREAM_COLUMNS = _COLUMNS.replace("stream_id, ", "")
 
 
+_ROWS_PER_INSERT = 500
+"""Rows per INSERT statement (8 parameters each; SQLite allows 32,766 per statement)."""
+
+
+@functools.lru_cache(maxsize=64)
+def _conditional_insert(rows: int) -> str:
+    """INSERT of ``rows`` events that happens only where the stream is at the expected version
+    (the last two parameters: stream id, version)."""
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    return (
+        "INSERT INTO events (stream_id, version, event_id, type, schema_version, recorded_at,"
+        f" payload, metadata) SELECT * FROM (VALUES {values})"
+        " WHERE (SELECT COALESCE(MAX(version), 0) FROM events WHERE stream_id = ?) = ?"
+    )
+
+
 class SqliteJournal(Journal):
     """Journal in one SQLite file, safe for many threads and many processes."""
 
@@ -85,9 +98,9 @@ class SqliteJournal(Journal):
         self.path = Path(path)
         self.synchronous = synchronous
         self.busy_timeout = busy_timeout
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._connections = ThreadConnections(
+            self.path, busy_timeout=busy_timeout, synchronous=synchronous
+        )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._storage("open"):
             conn = self._conn()
@@ -97,20 +110,7 @@ class SqliteJournal(Journal):
     # ------------------------------------------------------------------ connections
 
     def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute(f"PRAGMA synchronous={self.synchronous}")
-            conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
+        return self._connections.get()
 
     @contextmanager
     def _storage(self, what: str) -> Iterator[None]:
@@ -123,11 +123,7 @@ class SqliteJournal(Journal):
             raise StorageError(f"sqlite failed to {what} ({self.path}): {e}") from e
 
     def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close_all()
 
     # ------------------------------------------------------------------ writing
 
@@ -169,15 +165,49 @@ class SqliteJournal(Journal):
 
     def _insert(self, conn: sqlite3.Connection, p: PreparedAppend) -> list[int]:
         """Check ``p``'s expectation and insert its rows, inside the caller's transaction.
-        Returns the positions (a recognised retry: the original ones) or raises."""
-        current = self._highest(conn, p.stream_id)
-        if not expected_matches(p.expected, current):
+        Returns the positions (a recognised retry: the original ones) or raises.
+
+        One statement does both: it inserts the rows only where the stream's version is the
+        expected one (the caller holds SQLite's write lock, so nothing moves in between), and a
+        statement that fails on a recorded event id undoes itself. So an append costs one
+        statement, not a read, a savepoint, an insert and a release (it matters in a group
+        commit, where many appends share one transaction).
+        """
+        if p.expected is ExpectedVersion.ANY:
+            current = self._highest(conn, p.stream_id)
+        else:
+            current = 0 if p.expected is ExpectedVersion.NO_STREAM else p.expected
+        chunks = [p.rows[i : i + _ROWS_PER_INSERT] for i in range(0, len(p.rows), _ROWS_PER_INSERT)]
+        if len(chunks) > 1:  # several statements: undo the first ones if a later one fails
+            conn.execute("SAVEPOINT long_append")
+        last: int | None = None
+        version = current
+        for chunk in chunks:
+            last = self._insert_rows(conn, p, chunk, version)
+            if last is None:
+                break
+            version += len(chunk)
+        if len(chunks) > 1:
+            if last is None:
+                conn.execute("ROLLBACK TO long_append")
+            conn.execute("RELEASE long_append")
+        if last is None:  # refused: an unexpected version, or a recorded event id
+            current = self._highest(conn, p.stream_id)
             existing = self._existing(conn, p.rows)
             return self._resolve_retry(p.stream_id, p.rows, p.expected, current, existing)
-        params = [
-            (
+        return list(range(last - len(p.rows) + 1, last + 1))
+
+    @staticmethod
+    def _insert_rows(
+        conn: sqlite3.Connection, p: PreparedAppend, rows: list[NewEvent], version: int
+    ) -> int | None:
+        """Insert ``rows`` after ``version`` if the stream is at ``version``; the last rowid, or
+        ``None`` when nothing was inserted."""
+        params: list[object] = []
+        for i, r in enumerate(rows):
+            params += (
                 p.stream_id,
-                current + i + 1,
+                version + i + 1,
                 r.event_id,
                 r.type,
                 r.schema_version,
@@ -185,29 +215,14 @@ class SqliteJournal(Journal):
                 r.payload,
                 p.metadata,
             )
-            for i, r in enumerate(p.rows)
-        ]
-        sql = (
-            "INSERT INTO events (stream_id, version, event_id, type, schema_version,"
-            " recorded_at, payload, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        )
-        conn.execute("SAVEPOINT one_insert")
+        params += (p.stream_id, version)
         try:
-            if len(params) == 1:
-                last = conn.execute(sql, params[0]).lastrowid
-            else:
-                conn.executemany(sql, params)
-                last = conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+            inserted = conn.execute(_conditional_insert(len(rows)), params)
         except sqlite3.IntegrityError:
-            # An event id is already recorded: a retry under ANY, or a bad batch.
-            conn.execute("ROLLBACK TO one_insert")
-            conn.execute("RELEASE one_insert")
-            existing = self._existing(conn, p.rows)
-            current = self._highest(conn, p.stream_id)
-            return self._resolve_retry(p.stream_id, p.rows, p.expected, current, existing)
-        conn.execute("RELEASE one_insert")
-        assert last is not None
-        return list(range(last - len(p.rows) + 1, last + 1))
+            return None  # an event id is already recorded: a retry, or a bad batch
+        if inserted.rowcount != len(rows):
+            return None
+        return inserted.lastrowid
 
     @staticmethod
     def _highest(conn: sqlite3.Connection, stream_id: str) -> int:
@@ -234,26 +249,7 @@ class SqliteJournal(Journal):
         """Run a SELECT of ``_COLUMNS`` (without ``stream_id`` when it is given) into records."""
         with self._storage("read"):
             rows = self._conn().execute(sql, params).fetchall()
-        decode = self.codec.decode
-        with gc_paused():
-            if stream_id is not None:
-                return [
-                    RecordedEvent(
-                        pos,
-                        stream_id,
-                        ver,
-                        decode(typ, sv, eid, payload),
-                        at,
-                        unpack(meta) if meta else {},
-                    )
-                    for pos, ver, eid, typ, sv, payload, at, meta in rows
-                ]
-            return [
-                RecordedEvent(
-                    pos, sid, ver, decode(typ, sv, eid, payload), at, unpack(meta) if meta else {}
-                )
-                for pos, sid, ver, eid, typ, sv, payload, at, meta in rows
-            ]
+        return self._records_of(rows, stream_id)
 
     def _read(
         self, stream_id: str, from_version: int, to_version: int | None, max_count: int | None
@@ -301,6 +297,21 @@ class SqliteJournal(Journal):
             " ORDER BY global_position LIMIT ?",
             (after_position, limit),
         )
+
+    def read_heads(self, after_position: int = 0, limit: int = 1000) -> list[tuple[int, str]]:
+        if limit <= 0:
+            return []
+        with self._storage("read"):
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT global_position, stream_id FROM events WHERE global_position > ?"
+                    " ORDER BY global_position LIMIT ?",
+                    (after_position, limit),
+                )
+                .fetchall()
+            )
+        return [(int(pos), str(sid)) for pos, sid in rows]
 
     def last_position(self) -> int:
         with self._storage("read"):

@@ -2,10 +2,10 @@
 
 Waiters open a :class:`Watch` on stream ids, read those streams from their own cursor, then
 ``await watch.wait()``: it returns the ids of the watched streams that got an event since the
-last wait. The :class:`JournalTailer` reads the global log in commit order through
-:meth:`Journal.subscribe_async` (a backend may make that push-driven; the others poll
-``read_all``), once for the whole process however many waiters there are, and wakes the watches
-of each record's stream.
+last wait. The :class:`JournalTailer` reads the global log's heads (positions and stream ids,
+nothing decoded) in commit order through :meth:`Journal.subscribe_heads_async` (a backend may
+make that push-driven; the others poll ``read_heads``), once for the whole process however many
+waiters there are, and wakes the watches of each event's stream.
 
 No lost wake-ups: a watch is registered only once the tail's starting position is known, and a
 waiter registers a stream *before* reading it, so any event committed after the registration is
@@ -154,12 +154,12 @@ class JournalTailer:
         started.set_result(self.position)
         while True:
             try:
-                async for record in self.journal.subscribe_async(
+                async for position, stream_id in self.journal.subscribe_heads_async(
                     self.position, poll_interval=self.poll_interval, batch_size=self.batch_size
-                ):
-                    self.position = record.global_position
-                    for w in list(self._watches.get(record.stream_id, ())):
-                        w._notify(record.stream_id)
+                ):  # positions and stream ids only: the waiters read what they watch
+                    self.position = position
+                    for w in list(self._watches.get(stream_id, ())):
+                        w._notify(stream_id)
             except JournalError as e:  # a busy or unreachable journal: resume where it stopped
                 log.warning("tailing the journal failed at %d: %s; retrying", self.position, e)
                 await asyncio.sleep(self.retry_after_s)

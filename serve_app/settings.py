@@ -177,6 +177,11 @@ class Settings(BaseModel):
     live_draw_threads: int = Field(
         2, ge=1, description="Worker threads per Live replica drawing frames off the event loop."
     )
+    live_upscale_delay_s: float = Field(2.0, ge=0)
+    live_downscale_delay_s: float = Field(
+        60.0, ge=0, description="A scale-down waits this long (a stream lasts minutes)."
+    )
+    live_look_back_period_s: float = Field(5.0, gt=0)
 
     def live_autoscaling(self) -> dict[str, Any]:
         """Live's ``autoscaling_config``: replicas follow the live streams they hold
@@ -184,9 +189,9 @@ class Settings(BaseModel):
         return {
             "min_replicas": 1,
             "max_replicas": self.live_max_replicas,
-            "upscale_delay_s": self.renderer_upscale_delay_s,
-            "downscale_delay_s": max(60.0, self.renderer_downscale_delay_s),
-            "look_back_period_s": self.renderer_look_back_period_s,
+            "upscale_delay_s": self.live_upscale_delay_s,
+            "downscale_delay_s": self.live_downscale_delay_s,
+            "look_back_period_s": self.live_look_back_period_s,
             "metrics_interval_s": 1.0,
             "policy": {
                 "policy_function": "serve_app.live.scaling:LiveStreamsPolicy",

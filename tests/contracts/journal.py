@@ -181,6 +181,21 @@ class JournalContract(ABC):
             journal.append("s-1", [a, b], ANY)
         assert journal.highest_version("s-1") == 1
 
+    def test_a_long_batch_is_one_atomic_append(self, journal: Journal) -> None:
+        """Thousands of events in one append (backends may split the statement) get
+        consecutive positions; one recorded id at its end leaves all of it unwritten."""
+        journal.append("s-0", [ev()], NO_STREAM)
+        recorded = ev(1)
+        journal.append("s-1", [recorded], NO_STREAM)
+        long = [ev(i) for i in range(1234)]
+        with pytest.raises(EventRejected):
+            journal.append("s-2", [*long, recorded], NO_STREAM)
+        assert journal.highest_version("s-2") == 0 and journal.last_position() == 2
+        positions = journal.append("s-2", long, NO_STREAM)
+        assert positions == list(range(3, 3 + 1234))
+        assert [r.version for r in journal.read("s-2")] == list(range(1, 1235))
+        assert journal.append("s-2", long, NO_STREAM) == positions  # a resend: the same ones
+
     def test_event_id_from_another_stream_is_rejected(self, journal: Journal) -> None:
         e = ev(1)
         journal.append("s-1", [e], NO_STREAM)
@@ -277,6 +292,33 @@ class JournalContract(ABC):
         assert [r.global_position for r in journal.read_all(2, 3)] == [3, 4, 5]
         assert journal.read_all(6) == []
         assert journal.read_all(0, 0) == []
+
+    def test_read_heads_are_read_all_without_the_events(self, journal: Journal) -> None:
+        for i in range(6):
+            journal.append(f"s-{i % 3}", [ev(i)])
+        heads = [(r.global_position, r.stream_id) for r in journal.read_all()]
+        assert journal.read_heads() == heads
+        assert journal.read_heads(2, 3) == heads[2:5]
+        assert journal.read_heads(6) == []
+        assert journal.read_heads(0, 0) == []
+
+    async def test_heads_subscription_sees_new_events(self, journal: Journal) -> None:
+        import asyncio
+
+        journal.append("s-1", [ev()])
+        seen: list[tuple[int, str]] = []
+
+        async def consume() -> None:
+            async for head in journal.subscribe_heads_async(0, poll_interval=0.01):
+                seen.append(head)
+                if len(seen) == 2:
+                    return
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.sleep(0.05)
+        journal.append("s-2", [ev()])
+        await asyncio.wait_for(task, 10)
+        assert seen == [(1, "s-1"), (2, "s-2")]
 
     def test_subscription_resumes_from_exclusive_position(self, journal: Journal) -> None:
         for i in range(5):
@@ -489,6 +531,22 @@ class JournalContract(ABC):
         )
         assert again == [1, 2] and other == [3]
         assert journal.highest_version("s-1") == 2
+
+    def test_a_recorded_event_id_fails_only_its_own_append_in_a_batch(
+        self, journal: Journal
+    ) -> None:
+        recorded = ev(1)
+        journal.append("s-1", [recorded], NO_STREAM)
+        elsewhere, partly, fine = journal.append_batch(
+            [
+                AppendRequest("s-2", [recorded], NO_STREAM),  # recorded in another stream
+                AppendRequest("s-1", [recorded, ev(2)], ANY),  # partly recorded already
+                AppendRequest("s-3", [ev(3)], NO_STREAM),
+            ]
+        )
+        assert isinstance(elsewhere, EventRejected) and isinstance(partly, EventRejected)
+        assert fine == [2]
+        assert journal.highest_version("s-1") == 1 and journal.highest_version("s-2") == 0
 
     def test_empty_batch(self, journal: Journal) -> None:
         assert journal.append_batch([]) == []

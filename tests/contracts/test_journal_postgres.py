@@ -26,7 +26,7 @@ from events import (
 )
 from events.base import Event
 from events.journal import AppendRequest
-from events.postgres import split_url
+from events.postgres import SCHEMA_VERSION, split_url
 from tests.contracts.journal import DurableJournalContract, HeldAppend, ev
 from tests.pg import ENV_URL, PgServer, start_pg_server
 
@@ -157,15 +157,32 @@ def test_server_down_at_open_is_a_clear_storage_error(url: str) -> None:
     assert isinstance(info.value.__cause__, psycopg.OperationalError)
 
 
+def stored_schema_version(url: str) -> str:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT value FROM journal_meta WHERE key = 'schema_version'")
+        return str(row.fetchone()[0])  # type: ignore[index]
+
+
 def test_newer_schema_version_refuses_to_open(pg_url: str) -> None:
     PostgresJournal(pg_url).close()
+    assert stored_schema_version(pg_url) == str(SCHEMA_VERSION)
     with psycopg.connect(pg_url, autocommit=True) as conn:
-        row = conn.execute("SELECT value FROM journal_meta WHERE key = 'schema_version'")
-        assert row.fetchone() == ("1",)
         conn.execute("UPDATE journal_meta SET value = '99' WHERE key = 'schema_version'")
-    with pytest.raises(JournalError, match=r"schema version 99, newer than this code's 1") as info:
+    newer = rf"schema version 99, newer than this code's {SCHEMA_VERSION}"
+    with pytest.raises(JournalError, match=newer) as info:
         PostgresJournal(pg_url)
     assert not isinstance(info.value, StorageError) and not info.value.retryable
+
+
+def test_an_older_schema_is_brought_up_to_date_and_keeps_its_events(pg_url: str) -> None:
+    with PostgresJournal(pg_url) as journal:
+        journal.append("s-1", [ev(1)])
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE journal_meta SET value = '1' WHERE key = 'schema_version'")
+    with PostgresJournal(pg_url) as journal:
+        assert stored_schema_version(pg_url) == str(SCHEMA_VERSION)
+        assert [r.version for r in journal.read("s-1")] == [1]
+        assert journal.append("s-1", [ev(2)], 1) == [2]
 
 
 def test_many_processes_create_the_schema_at_once(pg_url: str) -> None:

@@ -52,3 +52,23 @@ def test_cli_exits_non_zero_when_the_postgres_server_is_gone(
     err = capsys.readouterr().err
     assert "cannot open the journal at postgresql://avatar:***@127.0.0.1:" in err
     assert "hunter2" not in err
+
+
+def test_each_autoscaled_deployment_has_its_own_delays() -> None:
+    settings = Settings(
+        renderer_upscale_delay_s=1.0,
+        renderer_downscale_delay_s=2.0,
+        speech_upscale_delay_s=3.0,
+        speech_downscale_delay_s=4.0,
+        live_upscale_delay_s=5.0,
+        live_downscale_delay_s=6.0,
+    )
+    delays = {
+        name: (config["upscale_delay_s"], config["downscale_delay_s"])
+        for name, config in (
+            ("renderer", settings.renderer_autoscaling()),
+            ("speech", settings.speech_autoscaling()),
+            ("live", settings.live_autoscaling()),
+        )
+    }
+    assert delays == {"renderer": (1.0, 2.0), "speech": (3.0, 4.0), "live": (5.0, 6.0)}
