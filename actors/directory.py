@@ -167,12 +167,14 @@ def shard_node(index: int, alive: list[str]) -> str | None:
 
 
 def shard_placement(index: int, alive: list[str]) -> Any:
-    """Where a new shard goes: its round-robin node, softly (if that node is gone by the time
-    it is scheduled, or when Ray restarts the shard after its node died, any live node)."""
+    """Where a new shard goes: its round-robin node. A hard affinity: Ray's soft one was
+    ignored here (every shard on one node). Ray restarts a crashed shard on its node; when the
+    node itself is lost the shard cannot be restarted there and dies, and the directory's next
+    call creates it again, on a live node (see :meth:`HostedDirectory.forget`)."""
     node = shard_node(index, alive)
     if node is None:
         return "SPREAD"
-    return NodeAffinitySchedulingStrategy(node_id=node, soft=True)
+    return NodeAffinitySchedulingStrategy(node_id=node, soft=False)
 
 
 NODES_TTL_S = 10.0
@@ -199,8 +201,8 @@ class HostedDirectory(Directory):
         self._alive_at = -NODES_TTL_S
 
     def _alive_nodes(self) -> list[str]:
-        """Alive node ids, asked of the GCS at most every few seconds: a handle is made again
-        after every failed call, and a failover makes many."""
+        """Alive node ids, asked of the GCS when a shard's handle is made (at most every few
+        seconds while calls succeed)."""
         now = time.monotonic()
         if now - self._alive_at >= NODES_TTL_S:
             nodes = ray.nodes()  # type: ignore[no-untyped-call]
@@ -222,6 +224,12 @@ class HostedDirectory(Directory):
                 scheduling_strategy=shard_placement(index, self._alive_nodes()),
             ).remote(self.config, self.max_entities_per_host, self.sweep_interval_s)
         return handle
+
+    def forget(self, kind: Kind, tenant: str, entity_id: str) -> None:
+        """After a failed call: the handle, and the node list (the shard's node may be gone,
+        and the shard is then made again elsewhere)."""
+        super().forget(kind, tenant, entity_id)
+        self._alive_at = -NODES_TTL_S
 
     def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
         index = host_index(kind, tenant, entity_id, self.hosts)

@@ -7,7 +7,13 @@ import subprocess
 import sys
 
 from actors.config import EntityConfig
-from actors.directory import HostedDirectory, host_index, make_directory, shard_node
+from actors.directory import (
+    HostedDirectory,
+    host_index,
+    make_directory,
+    shard_node,
+    shard_placement,
+)
 from actors.remote import ENTITY_OPTIONS, HOST_OPTIONS
 
 CONFIG = EntityConfig(journal_url="sqlite:////tmp/unused.sqlite")
@@ -55,3 +61,10 @@ def test_shards_are_created_round_robin_over_the_alive_nodes_in_a_fixed_order() 
     assert [shard_node(i, nodes) for i in range(4)] == ["n1", "n2", "n3", "n1"]
     assert [shard_node(i, list(reversed(nodes))) for i in range(4)] == ["n1", "n2", "n3", "n1"]
     assert shard_node(0, []) is None  # no node list: Ray's SPREAD decides
+
+
+def test_a_shard_is_pinned_to_its_node_so_a_lost_node_makes_it_anew_elsewhere() -> None:
+    a, b = "a" * 56, "b" * 56  # node ids are hex
+    strategy = shard_placement(1, [b, a])
+    assert (strategy.node_id, strategy.soft) == (b, False)  # Ray ignored soft affinity
+    assert shard_placement(0, []) == "SPREAD"
