@@ -168,9 +168,9 @@ def shard_node(index: int, alive: list[str]) -> str | None:
 
 def shard_placement(index: int, alive: list[str]) -> Any:
     """Where a new shard goes: its round-robin node. A hard affinity: Ray's soft one was
-    ignored here (every shard on one node). Ray restarts a crashed shard on its node; when the
-    node itself is lost the shard cannot be restarted there and dies, and the directory's next
-    call creates it again, on a live node (see :meth:`HostedDirectory.forget`)."""
+    ignored here (every shard on one node). Ray does not restart shards (a restart pinned to a
+    lost node could wait forever): a shard that died, with its node or alone, is made again by
+    the directory's next call, on a live node (see :meth:`HostedDirectory.forget`)."""
     node = shard_node(index, alive)
     if node is None:
         return "SPREAD"

@@ -320,7 +320,11 @@ ENTITY_OPTIONS: dict[str, Any] = {
 
 HOST_OPTIONS: dict[str, Any] = {
     **ENTITY_OPTIONS,
-    "max_restarts": -1,  # a host always comes back; its entities recover on their next call
+    # No restart by Ray: a host is pinned to a node (actors.directory.shard_placement), and a
+    # restart pinned to a lost node could wait forever. A dead host's name is free at once and
+    # the directory's next call makes it again on a live node; its entities recover from the
+    # journal on their next call.
+    "max_restarts": 0,
     "max_concurrency": 100_000,  # every watched entity has a long poll waiting here
 }
 

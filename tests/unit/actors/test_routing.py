@@ -53,7 +53,7 @@ def test_entity_actors_spread_over_nodes_and_come_back_after_a_loss() -> None:
         assert options["scheduling_strategy"] == "SPREAD"
         assert options["lifetime"] == "detached"  # the name survives restarts
         assert options["max_task_retries"] == 0  # retries are the directory's, with keys
-    assert HOST_OPTIONS["max_restarts"] == -1  # a shard always comes back
+    assert HOST_OPTIONS["max_restarts"] == 0  # the directory makes a dead shard anew
 
 
 def test_shards_are_created_round_robin_over_the_alive_nodes_in_a_fixed_order() -> None:
