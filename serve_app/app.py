@@ -16,6 +16,7 @@ from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
 from serve_app import gateway, streams
+from serve_app.cluster import check_cluster
 from serve_app.errors import install_error_handlers
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX
@@ -75,17 +76,20 @@ def create_app() -> FastAPI:
 app = create_app()
 
 
+INGRESS_AUTOSCALING: dict[str, Any] = {
+    "min_replicas": 1,  # Settings.ingress_min_replicas
+    "max_replicas": 4,
+    "target_ongoing_requests": 200,
+    "upscale_delay_s": 5,
+    "downscale_delay_s": 60,
+}
+
+
 @serve.deployment(
     name="Ingress",
     ray_actor_options={"num_cpus": 0},
     max_ongoing_requests=1000,  # each open WebSocket holds a slot; the default 5 starves HTTP
-    autoscaling_config={
-        "min_replicas": 1,
-        "max_replicas": 4,
-        "target_ongoing_requests": 200,
-        "upscale_delay_s": 5,
-        "downscale_delay_s": 60,
-    },
+    autoscaling_config=INGRESS_AUTOSCALING,
 )
 @serve.ingress(app)
 class Ingress:
@@ -93,6 +97,7 @@ class Ingress:
         """``deployments``: handles of the other deployments (speech, renderer...) by name."""
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)
+        check_cluster(self.settings)  # `serve deploy` onto many nodes with local state: refused
         gw = Gateway(self.settings, deployments)
         gateway.install(gw)
         gw.render_jobs.ensure_sweeping()  # orphaned render jobs (if a loop runs here already)
@@ -149,6 +154,11 @@ def build_app(args: AppArgs | dict[str, Any]) -> Application:
         "speech": speech.bind(config),
         "live": live.bind(config),
     }
+    ingress_scaling = {**INGRESS_AUTOSCALING, "min_replicas": settings.ingress_min_replicas}
+    ingress_scaling["max_replicas"] = max(
+        ingress_scaling["max_replicas"], settings.ingress_min_replicas
+    )
     return Ingress.options(  # type: ignore[attr-defined,no-any-return]
-        max_ongoing_requests=settings.ingress_max_ongoing_requests
+        max_ongoing_requests=settings.ingress_max_ongoing_requests,
+        autoscaling_config=ingress_scaling,
     ).bind(config, **deployments)

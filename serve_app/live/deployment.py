@@ -53,7 +53,7 @@ class _Source:
         self.directory = make_directory(
             settings.entity_config(),
             settings.placement,
-            settings.hosts_per_node,
+            settings.host_shards,
             settings.max_entities_per_host,
         )
         self.journal = shared_journal(settings.journal_url)
