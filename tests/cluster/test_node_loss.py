@@ -9,13 +9,13 @@ meet the Ray that integration tests share in this pytest process.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.own_cluster import env_without_our_cluster
 from tests.pg import PgServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,8 +30,7 @@ def test_losing_a_worker_node_loses_nothing_and_every_avatar_answers_again(
     journal = pg_server.fresh_database("nodeloss")
     command = [sys.executable, "-m", "tests.cluster.node_loss", "--journal", journal]
     command += ["--out", str(out), "--avatars", "12", "--interval", "0.5"]
-    # none of this session's Ray or service configuration (its HAProxy ports, its address...)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "AVATAR_"))}
+    env = env_without_our_cluster()
     subprocess.run(command, check=True, timeout=400, cwd=ROOT, env=env)
     result = json.loads(out.read_text())
     summary = {k: result[k] for k in ("shard_nodes", "answered_after_kill_s", "timings")}
