@@ -3,8 +3,11 @@
 Two placements behind one interface, used by the Serve ingress:
 
 - ``DedicatedDirectory``: each entity is its own Ray actor, named ``<kind>:<tenant>:<id>``.
-- ``HostedDirectory``: a fixed pool of host actors ``entity-host:<i>``, each holding many
-  entities; an entity lives on the host a stable hash of its kind, tenant and id picks.
+- ``HostedDirectory``: a fixed pool of host actors ``entity-host:<i>`` (``host_shards`` of
+  them, from the settings), each holding many entities; an entity lives on the shard a stable
+  hash of its kind, tenant and id picks, so every ingress replica, whenever it started, sends
+  an id to the same shard. Shards are spread over the nodes; Ray restarts a shard whose node
+  died on a live node under the same name, and its entities recover from the journal.
 
 A handle to a dead actor keeps failing, so on an actor error the handle is dropped and the actor
 looked up (or created) again. Commands are retried only with an idempotency key, which the entity
@@ -16,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from abc import ABC, abstractmethod
 from typing import Any, Literal
 
 import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors.config import EntityConfig
 from actors.errors import EntityError, Unavailable
@@ -155,6 +160,26 @@ def host_index(kind: Kind, tenant: str, entity_id: str, hosts: int) -> int:
     return int.from_bytes(digest, "big") % hosts
 
 
+def shard_node(index: int, alive: list[str]) -> str | None:
+    """The node shard ``index`` is created on: round robin over the alive nodes in a fixed
+    order, so that the shards spread evenly whoever creates them."""
+    return sorted(alive)[index % len(alive)] if alive else None
+
+
+def shard_placement(index: int, alive: list[str]) -> Any:
+    """Where a new shard goes: its round-robin node. A hard affinity: Ray's soft one was
+    ignored here (every shard on one node). Ray does not restart shards (a restart pinned to a
+    lost node could wait forever): a shard that died, with its node or alone, is made again by
+    the directory's next call, on a live node (see :meth:`HostedDirectory.forget`)."""
+    node = shard_node(index, alive)
+    if node is None:
+        return "SPREAD"
+    return NodeAffinitySchedulingStrategy(node_id=node, soft=False)
+
+
+NODES_TTL_S = 10.0
+
+
 class HostedDirectory(Directory):
     """A fixed pool of host actors, each holding many entities."""
 
@@ -172,6 +197,18 @@ class HostedDirectory(Directory):
         self.hosts = hosts
         self.max_entities_per_host = max_entities_per_host
         self.sweep_interval_s = sweep_interval_s
+        self._alive: list[str] = []
+        self._alive_at = -NODES_TTL_S
+
+    def _alive_nodes(self) -> list[str]:
+        """Alive node ids, asked of the GCS when a shard's handle is made (at most every few
+        seconds while calls succeed)."""
+        now = time.monotonic()
+        if now - self._alive_at >= NODES_TTL_S:
+            nodes = ray.nodes()  # type: ignore[no-untyped-call]
+            self._alive = [n["NodeID"] for n in nodes if n.get("Alive")]
+            self._alive_at = now
+        return self._alive
 
     def host_name(self, index: int) -> str:
         return f"entity-host:{index}"
@@ -181,9 +218,18 @@ class HostedDirectory(Directory):
         handle = self._handles.get(name)
         if handle is None:
             handle = self._handles[name] = EntityHostActor.options(
-                name=name, namespace=NAMESPACE, get_if_exists=True
+                name=name,
+                namespace=NAMESPACE,
+                get_if_exists=True,
+                scheduling_strategy=shard_placement(index, self._alive_nodes()),
             ).remote(self.config, self.max_entities_per_host, self.sweep_interval_s)
         return handle
+
+    def forget(self, kind: Kind, tenant: str, entity_id: str) -> None:
+        """After a failed call: the handle, and the node list (the shard's node may be gone,
+        and the shard is then made again elsewhere)."""
+        super().forget(kind, tenant, entity_id)
+        self._alive_at = -NODES_TTL_S
 
     def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
         index = host_index(kind, tenant, entity_id, self.hosts)
@@ -211,11 +257,11 @@ class HostedDirectory(Directory):
 def make_directory(
     config: EntityConfig,
     placement: Placement,
-    hosts_per_node: int = 2,
+    host_shards: int = 2,
     max_entities_per_host: int = 20_000,
 ) -> Directory:
+    """The placement's directory. ``host_shards`` is fixed by the settings, never derived from
+    the nodes alive: replicas started before and after a node joined must agree on it."""
     if placement == "dedicated":
         return DedicatedDirectory(config)
-    alive = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
-    nodes = max(1, len(alive))
-    return HostedDirectory(config, hosts_per_node * nodes, max_entities_per_host)
+    return HostedDirectory(config, host_shards, max_entities_per_host)

@@ -6,6 +6,13 @@ expected version, and only then folded into the state, published and acknowledge
 one at a time (mailbox order). Live subscribers long-poll :meth:`wait` with their last seen
 version; the runtime keeps the last ``buffer_size`` events, so a subscriber that falls further
 behind is told it lagged and resyncs from the journal: the runtime never waits for anyone.
+
+Fencing: the expected version of every append is the fence. When an append fails on it,
+someone else wrote to the stream (a zombie host cut off from the cluster, or the entity's new
+home after a node loss): this runtime is *fenced* for good. It refuses every further command
+with :class:`Fenced` (its holder drops it and loads a fresh one from the journal, which knows
+the other writer's idempotency keys too), and its subscribers are told to resync from the
+journal rather than be shown a history that forked.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from actors import prometheus
 from actors.aggregate import Aggregate, Context
 from actors.commands import CommandResult
 from actors.config import EntityConfig
-from actors.errors import Conflict, EntityError, Unavailable, VersionMismatch
+from actors.errors import EntityError, Fenced, Unavailable, VersionMismatch
 from events.errors import EventRejected, StorageError, VersionConflict
 from events.fold import State
 from events.group_commit import GroupCommitter
@@ -73,6 +80,8 @@ class EntityRuntime(Generic[S]):
         self._snapshot_version = 0
         self._due_timer: asyncio.TimerHandle | None = None
         self._snapshot_saving: asyncio.Future[None] | None = None
+        self.fenced = False
+        """Another writer appended to the stream: this copy is stale and must be dropped."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -114,7 +123,7 @@ class EntityRuntime(Generic[S]):
         async with self._mailbox:
             if self._snapshot_saving is not None:
                 await self._snapshot_saving
-            if self.state.version > self._snapshot_version:
+            if self.state.version > self._snapshot_version and not self.fenced:
                 await asyncio.to_thread(self._save_snapshot, self.state)
 
     def busy(self) -> bool:
@@ -160,6 +169,7 @@ class EntityRuntime(Generic[S]):
     ) -> CommandResult:
         async with self._mailbox:
             self.last_active = self.clock()
+            self._check_fence()
             if idempotency_key is not None:
                 known = self._results.get(idempotency_key)
                 if known is not None:
@@ -195,62 +205,52 @@ class EntityRuntime(Generic[S]):
     async def _decide_and_append(
         self, command: BaseModel, meta: dict[str, Any], expected_version: int | None
     ) -> CommandResult:
-        for attempt in range(2):
-            events = self.aggregate.decide(self.state, command, self.context())
-            if not events:
-                return CommandResult(stream_id=self.stream_id, version=self.state.version)
-            at = self.clock()
-            started = time.perf_counter()
-            try:
-                positions = await self.committer.append(
-                    self.stream_id,
-                    events,
-                    self.state.version,
-                    meta,
-                    recorded_at=at,
-                )
-            except VersionConflict as e:
-                # Someone else wrote to our stream (a zombie or duplicate actor), or an earlier
-                # append of ours landed although it failed (the server went away before it
-                # answered): our state is stale. Reload, with the keys recorded since; a retry
-                # of a command that did land is answered from the journal, never applied twice.
-                # Otherwise decide again once; an explicit expectation cannot hold now.
-                log.warning("%s: %s; reloading from the journal", self.stream_id, e)
-                await self._reload()
-                key = meta.get("idempotency_key")
-                landed = self._results.get(key) if key else None
-                if landed is not None:
-                    return landed.model_copy(update={"replayed": True})
-                if expected_version is not None or attempt:
-                    raise Conflict(f"{self.stream_id} changed concurrently; retry") from e
-                continue
-            except EventRejected as e:
-                raise EntityError(f"the journal rejected the events: {e}") from e
-            except StorageError as e:
-                prometheus.journal_error("append")
-                raise Unavailable(f"the journal is unavailable: {e}") from e
-            prometheus.appended(self.aggregate.kind, len(positions), time.perf_counter() - started)
-            records = [
-                RecordedEvent(p, self.stream_id, self.state.version + i + 1, ev, at, meta)
-                for i, (p, ev) in enumerate(zip(positions, events, strict=True))
-            ]
-            published = self._apply(records)
-            return CommandResult(
-                stream_id=self.stream_id, version=self.state.version, events=published
+        events = self.aggregate.decide(self.state, command, self.context())
+        if not events:
+            return CommandResult(stream_id=self.stream_id, version=self.state.version)
+        at = self.clock()
+        started = time.perf_counter()
+        try:
+            positions = await self.committer.append(
+                self.stream_id,
+                events,
+                self.state.version,
+                meta,
+                recorded_at=at,
             )
-        raise AssertionError("unreachable")
+        except VersionConflict as e:
+            self.fence(str(e))
+            raise Fenced(f"{self.stream_id} changed concurrently; retry") from e
+        except EventRejected as e:
+            raise EntityError(f"the journal rejected the events: {e}") from e
+        except StorageError as e:
+            prometheus.journal_error("append")
+            raise Unavailable(f"the journal is unavailable: {e}") from e
+        prometheus.appended(self.aggregate.kind, len(positions), time.perf_counter() - started)
+        records = [
+            RecordedEvent(p, self.stream_id, self.state.version + i + 1, ev, at, meta)
+            for i, (p, ev) in enumerate(zip(positions, events, strict=True))
+        ]
+        published = self._apply(records)
+        return CommandResult(stream_id=self.stream_id, version=self.state.version, events=published)
 
-    async def _reload(self) -> None:
-        known = self.state.version
-        self.state = await asyncio.to_thread(
-            load_state, self.journal, self.stream_id, self.aggregate.folder
-        )
-        if self.state.version > known:  # remember the keys of what others (or we) recorded
-            start = max(known + 1, self.state.version - self.config.idempotency_window + 1)
-            recent = await asyncio.to_thread(self.journal.read, self.stream_id, start)
-            self._remember_keys(recent)
-        self._recent.clear()  # subscribers resync from the journal
+    def fence(self, why: str) -> None:
+        """Stop being a writer of this stream: refuse commands from now on, and wake the
+        subscribers so that they resync from the journal."""
+        if not self.fenced:
+            log.warning(
+                "%s: fenced (%s); it will be reloaded from the journal", self.stream_id, why
+            )
+        self.fenced = True
+        self._recent.clear()
+        if self._due_timer is not None:
+            self._due_timer.cancel()
+            self._due_timer = None
         self._wake()
+
+    def _check_fence(self) -> None:
+        if self.fenced:
+            raise Fenced(f"{self.stream_id} changed concurrently; retry")
 
     def _apply(self, records: list[RecordedEvent]) -> list[dict[str, Any]]:
         """Fold acknowledged records into the state and publish them; return their JSON."""
@@ -324,10 +324,12 @@ class EntityRuntime(Generic[S]):
         """
         self.waiters += 1
         try:
-            if self.state.version <= after_version:
+            if self.state.version <= after_version and not self.fenced:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), timeout)
             version = self.state.version
+            if self.fenced:  # our history may be behind the journal's: resync from it
+                return {"version": version, "events": [], "lagged": True}
             if version <= after_version:
                 return {"version": version, "events": [], "lagged": False}
             oldest = self._recent[0][0] if self._recent else version + 1

@@ -53,6 +53,12 @@ class VersionMismatch(Conflict):
         )
 
 
+class Fenced(Conflict):
+    """Another writer appended to the entity's stream: this copy of it is stale (a zombie, or
+    two hosts during a reshard) and must be dropped; the entity's holder reloads it from the
+    journal and tries the command once more."""
+
+
 class Unavailable(EntityError):
     """Storage failed or the actor could not be reached; retrying may help."""
 

@@ -22,6 +22,7 @@ from actors.aggregate import Aggregate
 from actors.avatar import AvatarAggregate
 from actors.config import EntityConfig
 from actors.entity import Clock, EntityRuntime
+from actors.errors import Fenced
 from actors.naming import Kind, stream_id
 from actors.session import SessionAggregate
 from events.group_commit import GroupCommitter
@@ -58,6 +59,7 @@ class EntityHost:
         self._timed: set[Key] = set()  # entities that may owe themselves a timed command
         self.activations = 0
         self.passivations = 0
+        self.fenced = 0  # entities dropped because another writer appended to their stream
         self.activation_ms: list[float] = []
 
     # ------------------------------------------------------------------ entities
@@ -66,6 +68,9 @@ class EntityHost:
         """The live entity, activated (snapshot + tail) on first use; most recent last."""
         key = (kind, tenant, entity_id)
         runtime = self._entities.get(key)
+        if runtime is not None and runtime.fenced:  # stale: load it again from the journal
+            self.drop(key)
+            runtime = None
         if runtime is not None:
             self._entities.move_to_end(key)
             return runtime
@@ -122,6 +127,12 @@ class EntityHost:
         await runtime.passivate()
         self.passivations += 1
         return True
+
+    def drop(self, key: Key) -> None:
+        """Let go of a fenced entity without a snapshot: its state may be behind the journal."""
+        if self._entities.pop(key, None) is not None:
+            self._timed.discard(key)
+            self.fenced += 1
 
     def is_live(self, kind: Kind, tenant: str, entity_id: str) -> bool:
         return (kind, tenant, entity_id) in self._entities
@@ -181,8 +192,18 @@ class EntityHost:
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        runtime = await self.entity(kind, tenant, entity_id)
-        return await runtime.execute_and_view(command, expected_version, idempotency_key, metadata)
+        try:
+            runtime = await self.entity(kind, tenant, entity_id)
+            return await runtime.execute_and_view(
+                command, expected_version, idempotency_key, metadata
+            )
+        except Fenced:
+            # Someone else wrote to this stream: once more on a copy fresh from the journal,
+            # which knows their idempotency keys and answers an explicit expectation rightly.
+            runtime = await self.entity(kind, tenant, entity_id)
+            return await runtime.execute_and_view(
+                command, expected_version, idempotency_key, metadata
+            )
 
     async def view(
         self, kind: Kind, tenant: str, entity_id: str, idempotency_key: str | None = None
@@ -205,6 +226,7 @@ class EntityHost:
             "max_entities": self.max_entities,
             "activations": self.activations,
             "passivations": self.passivations,
+            "fenced": self.fenced,
             "activation_ms_p50": recent[len(recent) // 2] if recent else None,
             "commits": self.committer.commits,
             "appends": self.committer.appends,

@@ -27,6 +27,7 @@ from actors.aggregate import Aggregate
 from actors.avatar import AvatarAggregate
 from actors.config import EntityConfig
 from actors.entity import EntityRuntime
+from actors.errors import Fenced
 from actors.hosting import EntityHost
 from actors.live import LiveRegistryCore
 from actors.naming import NAMESPACE, Kind, actor_name, stream_id
@@ -61,21 +62,29 @@ class EntityActor:
         self.kind: Kind = aggregate.kind
         self.name = actor_name(self.kind, tenant, entity_id)
         self.config = config
-        self.runtime: EntityRuntime[Any] = EntityRuntime(
-            aggregate,
-            tenant,
-            entity_id,
-            stream_id(self.kind, tenant, entity_id),
-            shared_journal(config.journal_url),
-            config,
-        )
+        self.tenant = tenant
+        self.entity_id = entity_id
+        self.runtime: EntityRuntime[Any] = self._new_runtime()
         self._activation: asyncio.Task[None] | None = None
         self._registry_handle: Any = None
         self.activation_ms: float | None = None
         self._last_touch = 0.0
         self._exiting = False
 
+    def _new_runtime(self) -> EntityRuntime[Any]:
+        return EntityRuntime(
+            self.aggregate_type(),
+            self.tenant,
+            self.entity_id,
+            stream_id(self.kind, self.tenant, self.entity_id),
+            shared_journal(self.config.journal_url),
+            self.config,
+        )
+
     async def _active(self) -> EntityRuntime[Any]:
+        if self.runtime.fenced:  # another writer appended: load a fresh copy from the journal
+            self.runtime = self._new_runtime()
+            self._activation = asyncio.create_task(self.runtime.activate())
         if self._activation is None:
             self._activation = asyncio.create_task(self._activate())
         try:
@@ -137,8 +146,16 @@ class EntityActor:
         idempotency_key: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        runtime = await self._active()
-        return await runtime.execute_and_view(command, expected_version, idempotency_key, metadata)
+        try:
+            runtime = await self._active()
+            return await runtime.execute_and_view(
+                command, expected_version, idempotency_key, metadata
+            )
+        except Fenced:  # once more on a fresh copy (see EntityHost.execute)
+            runtime = await self._active()
+            return await runtime.execute_and_view(
+                command, expected_version, idempotency_key, metadata
+            )
 
     async def view(self, idempotency_key: str | None = None) -> dict[str, Any]:
         return (await self._active()).view(idempotency_key)
@@ -239,7 +256,9 @@ class EntityHostActorImpl:
         self.host.max_entities = max_entities
 
     async def stats(self) -> dict[str, Any]:
-        return {"pid": os.getpid(), **self.host.stats()}
+        """Process, Ray node and entity counts (operations, benchmarks, the node-loss test)."""
+        node_id = ray.get_runtime_context().get_node_id()
+        return {"pid": os.getpid(), "node_id": node_id, **self.host.stats()}
 
     def pid(self, *entity: str) -> int:
         """This host's process id (``entity`` is accepted so the directory can route it)."""
@@ -298,11 +317,18 @@ ENTITY_OPTIONS: dict[str, Any] = {
     "max_task_retries": 0,  # retries are the directory's, with idempotency keys
     "max_concurrency": 1000,  # long-polling subscribers wait concurrently
     "lifetime": "detached",  # outlives the ingress replica that created it
+    # Over the nodes, not packed on the node of the replica that created it (Ray's default for
+    # zero-CPU actors): one lost node then takes only its share of the entities with it.
+    "scheduling_strategy": "SPREAD",
 }
 
 HOST_OPTIONS: dict[str, Any] = {
     **ENTITY_OPTIONS,
-    "max_restarts": -1,  # a host always comes back; its entities recover on their next call
+    # No restart by Ray: a host is pinned to a node (actors.directory.shard_placement), and a
+    # restart pinned to a lost node could wait forever. A dead host's name is free at once and
+    # the directory's next call makes it again on a live node; its entities recover from the
+    # journal on their next call.
+    "max_restarts": 0,
     "max_concurrency": 100_000,  # every watched entity has a long poll waiting here
 }
 

@@ -19,6 +19,7 @@ from serve_app import gateway, streams
 from serve_app.auth.cors import Cors
 from serve_app.auth.edge import AuthMiddleware
 from serve_app.auth.mode import resolve_auth
+from serve_app.cluster import check_cluster
 from serve_app.errors import JSONResponse, install_error_handlers
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX
@@ -129,7 +130,7 @@ app = create_app()
 
 
 INGRESS_AUTOSCALING: dict[str, Any] = {
-    "min_replicas": 1,
+    "min_replicas": 1,  # Settings.ingress_min_replicas
     "max_replicas": 4,
     "target_ongoing_requests": 200,
     "upscale_delay_s": 5,
@@ -149,6 +150,7 @@ class Ingress:
         """``deployments``: handles of the other deployments (speech, renderer...) by name."""
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)
+        check_cluster(self.settings)  # `serve deploy` onto many nodes with local state: refused
         gw = Gateway(self.settings, deployments)
         gateway.install(gw)
         gw.keys.refresh()
@@ -211,7 +213,11 @@ def build_app(args: AppArgs | dict[str, Any]) -> Application:
         "speech": speech.bind(config),
         "live": live.bind(config),
     }
+    ingress_scaling = {**INGRESS_AUTOSCALING, "min_replicas": settings.ingress_min_replicas}
+    ingress_scaling["max_replicas"] = max(
+        ingress_scaling["max_replicas"], settings.ingress_min_replicas
+    )
     return Ingress.options(  # type: ignore[attr-defined,no-any-return]
         max_ongoing_requests=settings.ingress_max_ongoing_requests,
-        autoscaling_config={**INGRESS_AUTOSCALING, "min_replicas": settings.ingress_min_replicas},
+        autoscaling_config=ingress_scaling,
     ).bind(config, **deployments)

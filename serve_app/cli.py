@@ -1,5 +1,6 @@
 """``avatar-service``: run the service on a local Ray (dashboard off) with embedded defaults,
-or talk to a running one (speak, render, video, replay, watch, sessions, assets, status)."""
+or on a running Ray cluster when told (``--address``); or talk to a running service (speak,
+render, video, replay, watch, sessions, assets, status)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,14 @@ def _serve(args: argparse.Namespace) -> int:
     from actors.naming import NAMESPACE  # noqa: PLC0415
     from serve_app.app import AppArgs, build_app, resolve_settings  # noqa: PLC0415
     from serve_app.auth.mode import resolve_auth  # noqa: PLC0415
+    from serve_app.cluster import (  # noqa: PLC0415
+        ClusterRefused,
+        check_cluster,
+        joins_cluster,
+        ray_address,
+    )
     from serve_app.raytune import (  # noqa: PLC0415
+        SERVE_ENV_DEFAULTS,
         apply_high_throughput,
         apply_serve_env_defaults,
     )
@@ -34,6 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
         "port": args.port,
         "http_mode": args.http_mode,
         "placement": args.placement,
+        "ray_address": args.address,
     }
     app_args = AppArgs(
         data_dir=args.data_dir,
@@ -55,16 +64,31 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"avatar-service: {e}", file=sys.stderr)
         return 2
     apply_serve_env_defaults()  # before Ray starts: its processes inherit the environment
-    if settings.http_mode == "haproxy":
+    address = ray_address(settings)
+    joining = joins_cluster(settings)
+    if settings.http_mode == "haproxy" and not joining:
+        # a cluster's nodes take Serve's HTTP mode from their own `ray start` environment
         apply_high_throughput(settings.data_dir / "haproxy")
     t = time.perf_counter()
-    log.info("starting local Ray (dashboard off)...")
+    if joining:
+        log.info("joining the Ray cluster at %s...", address)
+    else:
+        log.info("starting local Ray (dashboard off)...")
     ray.init(
+        address=address,
         include_dashboard=False,
         namespace=NAMESPACE,
         logging_level=logging.WARNING,
         configure_logging=True,
+        # on a cluster, the processes Serve starts for this app get the same Serve variables
+        runtime_env={"env_vars": dict(SERVE_ENV_DEFAULTS)} if joining else None,
     )
+    try:
+        check_cluster(settings)
+    except ClusterRefused as e:
+        print(f"avatar-service: {e}", file=sys.stderr)
+        ray.shutdown()
+        return 2
     serve.start(http_options={"host": settings.host, "port": settings.port})
     serve.run(build_app(app_args), name="avatar-service", route_prefix="/", blocking=False)
     log.info(
@@ -81,7 +105,10 @@ def _serve(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     log.info("shutting down...")
-    serve.shutdown()  # type: ignore[no-untyped-call]
+    if joining:  # the cluster and its Serve are not ours: take only our app away
+        serve.delete("avatar-service")
+    else:
+        serve.shutdown()  # type: ignore[no-untyped-call]
     ray.shutdown()
     return 0
 
@@ -112,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("serve", help="run the service (local Ray + Serve, SQLite journal)")
     p.add_argument("--host", default=None, help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    p.add_argument(
+        "--address",
+        default=None,
+        help="join this Ray cluster: 'auto' (the one `ray start` made here) or a GCS "
+        "host:port (default: start a local Ray of its own; env AVATAR_RAY_ADDRESS)",
+    )
     p.add_argument("--data-dir", default=None, help="data directory (default ./data)")
     p.add_argument("--journal", default=None, help="journal URL (default SQLite in data dir)")
     p.add_argument(

@@ -54,7 +54,7 @@ class Gateway:
         self.directory = make_directory(
             settings.entity_config(),
             settings.placement,
-            settings.hosts_per_node,
+            settings.host_shards,
             settings.max_entities_per_host,
         )
         self.assets: AssetStore = shared_asset_store(settings)

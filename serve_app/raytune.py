@@ -24,6 +24,19 @@ SERVE_ENV_DEFAULTS: dict[str, str] = {
 }
 
 
+FAST_FAILOVER_ENV: dict[str, str] = {
+    # The GCS declares a node dead after `failure_threshold` failed health checks `period_ms`
+    # apart (Ray's defaults: 5 x 3 s, plus a 5 s initial delay; 22 s from a worker node's loss
+    # until its avatars answered again here). Give these to `ray start --head`: a lost node's
+    # actors are restarted elsewhere within about 3 s of its death. A node that is only slow
+    # for 3 s is declared dead too: raise them on busy or distant nodes.
+    "RAY_health_check_initial_delay_ms": "1000",
+    "RAY_health_check_period_ms": "1000",
+    "RAY_health_check_timeout_ms": "1000",
+    "RAY_health_check_failure_threshold": "3",
+}
+
+
 def apply_serve_env_defaults() -> None:
     """Set :data:`SERVE_ENV_DEFAULTS` in this process's environment unless already set."""
     for key, value in SERVE_ENV_DEFAULTS.items():

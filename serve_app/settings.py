@@ -70,7 +70,23 @@ class Settings(BaseModel):
         "metrics rebound to loopback); proxy: Serve's Python HTTP proxy. Applied before Ray "
         "starts (CLI, tests, benchmarks).",
     )
-    hosts_per_node: int = Field(2, ge=1, description="Host actors per node (hosted placement).")
+    host_shards: int = Field(
+        2,
+        ge=1,
+        description="Host actors of the hosted placement: a fixed number, so every ingress "
+        "replica routes an id to the same one whenever it started (spread over the nodes; "
+        "about two per node). Change it only with a full redeploy.",
+    )
+    ray_address: str | None = Field(
+        None,
+        description="The Ray cluster `avatar-service serve` joins: 'auto' (the one `ray start` "
+        "made on this machine) or a GCS address host:port. Unset: a fresh local Ray, always.",
+    )
+    blob_dir_shared: bool = Field(
+        False,
+        description="Declares blob_dir a directory every node mounts (NFS, a shared volume): "
+        "required to run on more than one node.",
+    )
     max_entities_per_host: int = Field(
         20_000, ge=1, description="Live entities per host; past it the least recent passivate."
     )
@@ -86,7 +102,10 @@ class Settings(BaseModel):
     session_ttl_max_s: int = Field(86_400, ge=1)
     ingress_max_ongoing_requests: int = Field(1000, ge=1)
     ingress_min_replicas: int = Field(
-        1, ge=1, le=4, description="Ingress replicas kept running (autoscaling adds up to 4)."
+        1,
+        ge=1,
+        description="Ingress replicas kept running; on a cluster one per node (2 or more), so "
+        "that the loss of a node never takes the only one (then requests wait for a new one).",
     )
     renderer_max_replicas: int = Field(4, ge=1, description="Autoscaling ceiling of Renderer.")
     renderer_num_cpus: float = Field(

@@ -133,7 +133,7 @@ class Service:
                 AppArgs(data_dir=str(self.data_dir), journal=self.journal, settings=self.settings)
             )
             self._directory = make_directory(
-                s.entity_config(), s.placement, s.hosts_per_node, s.max_entities_per_host
+                s.entity_config(), s.placement, s.host_shards, s.max_entities_per_host
             )
         return self._directory
 

@@ -4,7 +4,8 @@ while it waits, and take over jobs whose workers died (see :mod:`serve_app.rende
 The ingress replica that accepts a job claims its first attempt and hands it over with a plain
 handle call. While the call is pending (queued behind other renders, or rendering) it records a
 heartbeat whenever the job's stream has been quiet for :data:`HEARTBEAT_S`. If the renderer
-replica dies the call fails and the attempt is marked failed; if the ingress replica dies too
+replica dies the call fails and the next attempt is claimed at once and handed to another
+replica (a render that fails is marked failed); if the ingress replica dies too
 (or the whole server), the stream goes quiet, and the next ingress replica to look at the job -
 a client polling it, a stream, or the periodic sweep of open jobs - takes it over with the next
 claim and hands it out again. Replays are rebuilt from the journal, so a rerun gives the same
@@ -20,6 +21,7 @@ import os
 import socket
 from typing import Any
 
+from ray.exceptions import RayActorError
 from ray.serve.handle import DeploymentHandle
 
 from actors import prometheus
@@ -107,6 +109,13 @@ class JobDriver:
                         prometheus.journal_error("job_heartbeat")
                         log.exception("render job %s: heartbeat failed", job_id)
             _count_end(call.result(), attempt)
+        except RayActorError as e:
+            # The replica died (with its node, say), not the render: the next attempt, now, on
+            # whichever replica Serve picks (a live node's); given up after MAX_ATTEMPTS.
+            log.warning("render job %s: its renderer was lost (%s)", job_id, type(e).__name__)
+            claimed = await asyncio.to_thread(self.jobs.take_over, job_id, self.worker, attempt)
+            if claimed is not None:
+                self.start(job_id, claimed.attempts)
         except Exception as e:
             log.exception("render job %s failed in the renderer", job_id)
             await self._fail(job_id, attempt, 500, "render_failed", f"{type(e).__name__}: {e}")

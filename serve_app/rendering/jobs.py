@@ -308,15 +308,23 @@ class JobStore:
                 out.append(job)
         return out
 
-    def take_over(self, job_id: str, worker: str) -> JobState | None:
+    def take_over(
+        self, job_id: str, worker: str, lost_attempt: int | None = None
+    ) -> JobState | None:
         """Claim the next attempt of an orphaned job for ``worker``; ``None`` when the job is
-        alive, finished, claimed by someone else first, or given up (``render_abandoned``)."""
+        alive, finished, claimed by someone else first, or given up (``render_abandoned``).
+
+        ``lost_attempt``: the caller drove that attempt and knows its renderer is gone (the
+        replica died, with its node say): the job is taken over at once if that attempt is
+        still its current one, without waiting for it to go quiet."""
         for _ in range(_CONFLICT_RETRIES):
             job = self.get(job_id)
             if job is None:
                 return None
             now = self.clock()
-            events = decide_take_over(job, now, worker, self.stale_after_s)
+            lost = lost_attempt is not None and job.attempts == lost_attempt
+            stale_after_s = -1.0 if lost else self.stale_after_s
+            events = decide_take_over(job, now, worker, stale_after_s)
             if not events:
                 return None
             try:

@@ -19,9 +19,11 @@ from tests.service import Service
 
 pytestmark = [pytest.mark.configurations("dedicated"), pytest.mark.timeout(180)]
 
-LONG_TEXT = (
+# about 30 s of speech: time to interrupt it even when a loaded machine takes many seconds
+# between the speaking badge and the interrupt's arrival (seen in CI with a 10 s text)
+LONG_TEXT = 3 * (
     "This answer goes on for a while, so that there is time to interrupt it: first the "
-    "background, then the numbers, then what we learned from them and what we would do again."
+    "background, then the numbers, then what we learned from them and what we would do again. "
 )
 
 

@@ -21,6 +21,7 @@ from media.speech import synthesize
 from tests.integration.conftest import Service
 from tests.integration.helpers import all_events, call, frames, new_id
 from tests.integration.media_checks import audio_seconds, framemd5, probe, size
+from tests.waiting import until
 
 pytestmark = [pytest.mark.configurations("dedicated"), pytest.mark.timeout(180)]
 #: Render jobs are journal streams: their tests also run with the service on PostgreSQL.
@@ -295,6 +296,46 @@ async def test_an_orphaned_job_is_taken_over_and_finishes(
     status, again, _ = await call(http, "GET", f"{service.api}/jobs/{job.job_id}")
     assert status == 200
     assert again["attempts"] == 2  # taken over once, not at every poll
+
+
+@pytest.mark.configurations("dedicated")
+async def test_a_job_whose_renderer_dies_is_taken_over_and_finishes(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    """Every Renderer replica killed while a replay renders (as when their node is lost): the
+    ingress that drives the job claims its next attempt at once and hands it to a replica Serve
+    starts in their place; the job finishes, on its second attempt."""
+    import ray
+
+    avatar_id = await make_avatar(http, service, "neutral")
+    status, session, _ = await call(
+        http, "POST", f"{service.api}/session", {"avatar_id": avatar_id}
+    )
+    sid = session["session_id"]
+    await call(http, "POST", f"{service.api}/{avatar_id}/animations", {"name": "nod"})
+    await asyncio.sleep(3.0)  # the replay lasts as long as the session: 180 large frames
+    await call(http, "DELETE", f"{service.api}/session/{sid}")
+    options = {"width": 1024, "height": 1024, "fps": 60, "quality": "high"}
+    status, job, _ = await call(http, "POST", f"{service.api}/session/{sid}/replay", options)
+    assert status == 202, job
+
+    async def rendering() -> bool:
+        _, now, _ = await call(http, "GET", f"{service.api}/jobs/{job['job_id']}")
+        assert now["status"] != "done", "the job ended before its renderer could be killed"
+        return bool(now["status"] == "running" and now["progress"] > 0)
+
+    await until(rendering, timeout=60, what="the replay rendering")
+    replicas = [
+        a["name"]
+        for a in ray.util.list_named_actors(all_namespaces=True)
+        if a["namespace"] == "serve" and "#Renderer#" in a["name"]
+    ]
+    assert replicas
+    for name in replicas:
+        ray.kill(ray.get_actor(name, namespace="serve"), no_restart=True)
+    done = await wait_job(http, service, job["job_id"], timeout=180)
+    assert done["status"] == "done", done
+    assert done["attempts"] == 2 and done["result"]["frames"] > 30, done
 
 
 @jobs_everywhere

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.own_cluster import env_without_our_cluster
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,7 @@ def test_a_minute_under_load_with_faults_loses_nothing(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=400,
+        env=env_without_our_cluster(),
     )
     verdict_file = tmp_path / "verdict.json"
     assert verdict_file.exists(), done.stdout[-3000:] + done.stderr[-3000:]

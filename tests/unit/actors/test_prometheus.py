@@ -37,7 +37,13 @@ def test_fanout_seconds_from_recorded_at() -> None:
     assert prometheus.fanout_seconds("not a time") is None
 
 
-def test_recording_outside_ray_does_nothing_and_never_raises() -> None:
+def test_recording_outside_ray_does_nothing_and_never_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # outside Ray, whatever ran before in this process (the whole suite shares one, and its
+    # integration tests start Ray in it)
+    monkeypatch.setattr(prometheus, "_ray_ready", lambda: False)
+    monkeypatch.setattr(prometheus, "_made", {})
     prometheus.command_done("avatar", "set_emotion", "ok")
     prometheus.appended("avatar", 2, 0.003)
     prometheus.fanned_out("avatar", "garbage")

@@ -166,6 +166,25 @@ def test_three_attempts_then_render_abandoned(
     assert other.take_over(job.job_id, "ingress:b") is None  # finished jobs stay finished
 
 
+def test_a_lost_attempt_is_taken_over_at_once_but_only_while_it_is_current(
+    store: JobStore, open_journal_handle: Opener, clock: Clock
+) -> None:
+    """The ingress that drove attempt 1 saw its renderer replica die: it claims attempt 2 at
+    once (no liveness window); a late report of the same loss claims nothing more."""
+    other = other_replica(open_journal_handle, clock)
+    job = store.create("replay", PAYLOAD, "ingress:a")
+    store.attempt(job.job_id, 1).start()
+    assert other.take_over(job.job_id, "ingress:b") is None  # alive: nobody else may take it
+    taken = store.take_over(job.job_id, "ingress:a", lost_attempt=1)
+    assert taken is not None and taken.attempts == 2 and taken.worker == "ingress:a"
+    assert store.take_over(job.job_id, "ingress:a", lost_attempt=1) is None  # not current now
+    with pytest.raises(ClaimLost):
+        store.attempt(job.job_id, 1).progress(1, 2)  # the lost attempt writes nothing more
+    done = store.attempt(job.job_id, 2).finish({"frames": 2})
+    assert done.status == "done" and done.attempts == 2
+    assert store.take_over(job.job_id, "ingress:a", lost_attempt=2) is None  # ended
+
+
 def test_only_open_jobs_are_swept(store: JobStore, clock: Clock) -> None:
     finished = [store.create("sequence", {}, "ingress:a") for _ in range(3)]
     for job in finished:
