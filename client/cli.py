@@ -211,7 +211,7 @@ async def _finish_job(c: AvatarClient, args: argparse.Namespace, job: JobView) -
         args,
         {**done.model_dump(mode="json"), "output": args.output},
         f"{done.job_id} -> {args.output} ({result.get('frames')} frames, "
-        f"{result.get('duration_s')} s, {result.get('size')} bytes)",
+        f"{float(result.get('duration_s') or 0):.2f} s, {result.get('size')} bytes)",
     )
     return EXIT_OK
 

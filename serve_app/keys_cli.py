@@ -16,10 +16,16 @@ from typing import Any
 def register(sub: Any) -> None:
     """Add the ``keys`` command to the CLI's subparsers."""
     p = sub.add_parser("keys", help="issue, list and revoke API keys (per tenant)")
-    p.add_argument("--journal", default=None, help="journal URL (default: as serve)")
-    p.add_argument("--data-dir", default=None, help="data directory (default ./data)")
+    journal_help = "journal URL (default: as serve)"
+    data_help = "data directory (default ./data)"
+    p.add_argument("--journal", default=None, help=journal_help)
+    p.add_argument("--data-dir", default=None, help=data_help)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON")
+    # the same two options after the action too (`keys create --data-dir d ...`); SUPPRESS keeps
+    # a value given before the action when they are not repeated after it
+    common.add_argument("--journal", default=argparse.SUPPRESS, help=journal_help)
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help=data_help)
     actions = p.add_subparsers(dest="keys_command", required=True)
     c = actions.add_parser("create", parents=[common], help="issue a key (shown once)")
     c.add_argument("--tenant", required=True)

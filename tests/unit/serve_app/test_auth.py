@@ -123,7 +123,7 @@ def test_cli_issues_lists_and_revokes_keys_and_serve_then_requires_them(
     assert main(["keys", *data, "create", "--tenant", "acme", "--json"]) == 0
     made = json.loads(capsys.readouterr().out)
     assert made["key"].startswith("avk_") and "digest" not in made
-    assert main(["keys", *data, "list", "--tenant", "acme"]) == 0
+    assert main(["keys", "list", "--tenant", "acme", *data]) == 0  # options after the action too
     listing = capsys.readouterr().out
     assert made["key_id"] in listing and made["key"] not in listing
     # a key exists: auto becomes keys, so a public bind is allowed
