@@ -25,13 +25,15 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from events.base import Event
 from events.codec import EventCodec, default_codec, pack, unpack
 from events.errors import CodecError, EventRejected, JournalError, StorageError, VersionConflict
 from events.records import RecordedEvent, SnapshotRecord
 from events.types import ANY, Expected, ExpectedVersion, check_stream_id, expected_matches
+
+R = TypeVar("R")  # what a tail pages through: records, or (position, stream id) heads
 
 Clock = Callable[[], float]
 
@@ -321,15 +323,10 @@ class Journal(ABC):
         batch_size: int = 500,
     ) -> AsyncIterator[RecordedEvent]:
         """Async form of :meth:`subscribe` (reads run in a worker thread)."""
-        position = after_position
-        while True:
-            mark = self._append_mark()
-            batch = await asyncio.to_thread(self.read_all, position, batch_size)
-            for record in batch:
-                position = record.global_position
-                yield record
-            if len(batch) < batch_size:
-                await self._wait_for_append_async(position, poll_interval, mark)
+        async for record in self._tail_async(
+            self.read_all, lambda r: r.global_position, after_position, poll_interval, batch_size
+        ):
+            yield record
 
     async def subscribe_heads_async(
         self,
@@ -339,13 +336,27 @@ class Journal(ABC):
         batch_size: int = 500,
     ) -> AsyncIterator[tuple[int, str]]:
         """:meth:`subscribe_async` of :meth:`read_heads`: ``(position, stream_id)`` only."""
+        async for head in self._tail_async(
+            self.read_heads, lambda h: h[0], after_position, poll_interval, batch_size
+        ):
+            yield head
+
+    async def _tail_async(
+        self,
+        read: Callable[[int, int], Sequence[R]],
+        position_of: Callable[[R], int],
+        after_position: int,
+        poll_interval: float,
+        batch_size: int,
+    ) -> AsyncIterator[R]:
+        """Page through ``read`` from ``after_position``, then wait for appends and go on."""
         position = after_position
         while True:
             mark = self._append_mark()
-            batch = await asyncio.to_thread(self.read_heads, position, batch_size)
-            for head in batch:
-                position = head[0]
-                yield head
+            batch = await asyncio.to_thread(read, position, batch_size)
+            for item in batch:
+                position = position_of(item)
+                yield item
             if len(batch) < batch_size:
                 await self._wait_for_append_async(position, poll_interval, mark)
 
