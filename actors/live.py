@@ -8,9 +8,14 @@ stop for one of them arrives, else after its timeout. The ingress asks the regis
 stream, stops it (waiting until its replica reports it ended) and reads its status. A replica
 that stops polling (it died) loses its streams here after ``lost_after_s``.
 
+It also counts each API key's streams for its quota (``serve_app.quotas``): the ingress
+reserves a slot (:meth:`LiveRegistryCore.reserve`) before it sends the offer to a replica, and
+the replica's claim turns the reservation into the stream's owner.
+
 Plain asyncio (no Ray) so a unit test drives it with a fake clock; ``actors.remote`` makes it
 the ``live-registry`` actor. Its state is soft: after a restart the replicas' next polls (every
-second) rebuild it.
+second) rebuild where the streams are (not their owners: until they end, a restarted registry
+counts them for no key).
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ class LiveRegistryCore:
         self._wake: dict[str, asyncio.Event] = {}
         self._released: dict[str, asyncio.Event] = {}
         self._seen: dict[str, float] = {}
+        self.owners: dict[str, str] = {}
+        """Live stream key -> the API key that started it (when one did)."""
+        self._reserved: dict[str, tuple[str, float]] = {}
+        """Live stream key -> (owner, until when) of an offer on its way to a replica."""
 
     # ------------------------------------------------------------------ replicas
 
@@ -50,6 +59,11 @@ class LiveRegistryCore:
         self.holders[key] = replica
         self.statuses[key] = status
         self.ended.pop(key, None)
+        reservation = self._reserved.pop(key, None)
+        if reservation is None:
+            self.owners.pop(key, None)
+        else:
+            self.owners[key] = reservation[0]
         self._released.setdefault(key, asyncio.Event()).clear()
 
     async def release(self, key: str, replica: str, status: dict[str, Any]) -> None:
@@ -61,6 +75,7 @@ class LiveRegistryCore:
         self._remember_end(key, status)
 
     def _remember_end(self, key: str, status: dict[str, Any]) -> None:
+        self.owners.pop(key, None)
         self.ended[key] = status
         self.ended.move_to_end(key)
         while len(self.ended) > self.keep_ended:
@@ -76,7 +91,8 @@ class LiveRegistryCore:
         as soon as there are any (or none after ``timeout``)."""
         self._seen[replica] = self.clock()
         for key, status in statuses.items():
-            if self.holders.get(key) == replica:
+            if self.holders.get(key, replica) == replica:  # adopted after a restart of ours
+                self.holders[key] = replica
                 self.statuses[key] = status
         self._sweep()
         wake = self._wake.setdefault(replica, asyncio.Event())
@@ -127,6 +143,26 @@ class LiveRegistryCore:
             return {**self.statuses.get(key, {}), "live": True}
         ended = self.ended.get(key)
         return None if ended is None else {**ended, "live": False}
+
+    async def reserve(self, key: str, owner: str, limit: int, hold_s: float = 30.0) -> bool:
+        """Hold one of ``owner``'s ``limit`` live stream slots for ``key`` until a replica
+        claims it (or ``hold_s`` passes); ``False`` when ``owner`` already holds ``limit``
+        streams and reservations. A new offer for a stream ``owner`` already holds (a reload)
+        takes no new slot."""
+        self._sweep()
+        now = self.clock()
+        self._reserved = {k: r for k, r in self._reserved.items() if r[1] > now}
+        held = {k for k, o in self.owners.items() if o == owner and k in self.holders}
+        held |= {k for k, (o, _) in self._reserved.items() if o == owner}
+        held.discard(key)
+        if len(held) >= limit:
+            return False
+        self._reserved[key] = (owner, now + hold_s)
+        return True
+
+    async def unreserve(self, key: str) -> None:
+        """The offer for ``key`` failed: its reserved slot is free again."""
+        self._reserved.pop(key, None)
 
     async def stats(self) -> dict[str, Any]:
         self._sweep()

@@ -14,6 +14,7 @@ from assets.errors import (
     AssetTooLarge,
     InvalidAsset,
     StorageFailure,
+    StorageQuotaExceeded,
     UnsafeName,
     UnsupportedMedia,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "LocalAssetStore",
     "SqliteAssetIndex",
     "StorageFailure",
+    "StorageQuotaExceeded",
     "UnsafeName",
     "UnsupportedMedia",
     "Upload",

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from assets.blobs import BlobDir, TempBlob
-from assets.errors import AssetNotFound
+from assets.errors import AssetNotFound, StorageQuotaExceeded
 from assets.index import AssetIndex, is_asset_id
 from assets.names import check_asset_id
 from assets.sniff import AssetKind
@@ -47,6 +47,11 @@ class BlobAssetStore(AssetStore):
 
     def _adopt(self, temp: TempBlob, info: AssetInfo) -> AssetInfo:
         with self.index.writing(info.sha256) as tx:
+            if (
+                self.quota_bytes is not None
+                and tx.usage(info.tenant) + info.size > self.quota_bytes
+            ):
+                raise StorageQuotaExceeded(self.quota_bytes)
             stored = info.model_copy(update={"created_at": time.time()})
             tx.insert(stored)
             self.blobs.place(temp, info.sha256, info.size)
@@ -69,6 +74,9 @@ class BlobAssetStore(AssetStore):
 
     def find(self, tenant: str, name: str) -> AssetInfo:
         return self.index.find(tenant, name)
+
+    def usage(self, tenant: str) -> int:
+        return self.index.usage(tenant)
 
     def page(
         self, tenant: str, *, kind: AssetKind | None = None, offset: int = 0, limit: int = 50

@@ -6,6 +6,7 @@
     ├── UnsafeName          a name or id that could reach outside the asset root (400)
     ├── AssetNotFound       no such asset for this tenant (404)
     ├── AssetTooLarge       over the upload limit; nothing was kept (413)
+    ├── StorageQuotaExceeded  the tenant's stored bytes would go over its quota (507)
     ├── UnsupportedMedia    the bytes are not what the declared type says (415)
     ├── InvalidAsset        the bytes are of the right type but unusable, e.g. a broken glTF (422)
     └── StorageFailure      the disk or the index failed (500, retryable)
@@ -38,6 +39,17 @@ class AssetTooLarge(AssetError):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the upload is larger than the limit of {limit} bytes")
         self.limit = limit
+
+
+class StorageQuotaExceeded(AssetError):
+    code = "storage_quota"
+
+    def __init__(self, quota: int) -> None:
+        super().__init__(
+            f"storing this would take the tenant over its storage quota of {quota} bytes; "
+            "delete assets to make room"
+        )
+        self.quota = quota
 
 
 class UnsupportedMedia(AssetError):

@@ -37,6 +37,10 @@ class IndexWriter(ABC):
     def references(self, sha256: str) -> int:
         """How many records (of any tenant) point at the blob ``sha256``."""
 
+    @abstractmethod
+    def usage(self, tenant: str) -> int:
+        """The bytes ``tenant``'s records add up to, as this transaction sees them."""
+
 
 class AssetIndex(ABC):
     """Asset records; safe to share between threads and between OS processes."""
@@ -54,6 +58,11 @@ class AssetIndex(ABC):
     @abstractmethod
     def get(self, tenant: str, asset_id: str) -> AssetInfo:
         """AssetNotFound if ``tenant`` has no such asset."""
+
+    @abstractmethod
+    def usage(self, tenant: str) -> int:
+        """The bytes ``tenant`` stores: the sum of its records' sizes (a blob two records share
+        counts twice, once per record, as each tenant is charged for what it stored)."""
 
     @abstractmethod
     def find(self, tenant: str, name: str) -> AssetInfo:

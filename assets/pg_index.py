@@ -99,6 +99,18 @@ class _Writer(IndexWriter):
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def usage(self, tenant: str) -> int:
+        return _usage(self.conn, tenant)
+
+
+def _usage(conn: psycopg.Connection[Any], tenant: str) -> int:
+    if _has_nul(tenant):
+        return 0
+    row = conn.execute(
+        "SELECT COALESCE(SUM(size), 0) FROM asset_records WHERE tenant = %s", (tenant,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
 
 class PostgresAssetIndex(AssetIndex):
     def __init__(
@@ -218,6 +230,10 @@ class PostgresAssetIndex(AssetIndex):
         if row is None:
             raise AssetNotFound(f"{what} not found")
         return from_row(row)
+
+    def usage(self, tenant: str) -> int:
+        with self._conn("sum sizes") as conn:
+            return _usage(conn, tenant)
 
     def get(self, tenant: str, asset_id: str) -> AssetInfo:
         return self._one("asset_id = %s AND tenant = %s", (asset_id, tenant), f"asset {asset_id!r}")

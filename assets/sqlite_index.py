@@ -53,6 +53,16 @@ class _Writer(IndexWriter):
         (n,) = self.conn.execute(sql, (sha256,)).fetchone()
         return int(n)
 
+    def usage(self, tenant: str) -> int:
+        return _usage(self.conn, tenant)
+
+
+def _usage(conn: sqlite3.Connection, tenant: str) -> int:
+    (n,) = conn.execute(
+        "SELECT COALESCE(SUM(size), 0) FROM assets WHERE tenant = ?", (tenant,)
+    ).fetchone()
+    return int(n)
+
 
 class SqliteAssetIndex(AssetIndex):
     def __init__(self, path: Path | str, *, busy_timeout: float = 30.0) -> None:
@@ -126,6 +136,10 @@ class SqliteAssetIndex(AssetIndex):
         if row is None:
             raise AssetNotFound(f"{what} not found")
         return from_row(row)
+
+    def usage(self, tenant: str) -> int:
+        with self._storage("sum sizes"):
+            return _usage(self._conn(), tenant)
 
     def get(self, tenant: str, asset_id: str) -> AssetInfo:
         return self._one("asset_id = ? AND tenant = ?", (asset_id, tenant), f"asset {asset_id!r}")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assets.errors import AssetTooLarge, InvalidAsset, StorageFailure
+from assets.errors import AssetTooLarge, InvalidAsset, StorageFailure, StorageQuotaExceeded
 from assets.gltf import GltfError, model_info
 from assets.names import sanitize_name
 from assets.sniff import SNIFF_BYTES, AssetKind, base_type, resolve, sniff
@@ -66,11 +66,21 @@ class Upload:
     """A file being received: write chunks, then commit (or abort; leaving the ``with`` block
     without a commit aborts). Not thread-safe: one writer."""
 
-    def __init__(self, store: AssetStore, tenant: str, temp: TempBlob, max_bytes: int) -> None:
+    def __init__(
+        self,
+        store: AssetStore,
+        tenant: str,
+        temp: TempBlob,
+        max_bytes: int,
+        room: int | None = None,
+    ) -> None:
+        """``room``: what the tenant's quota leaves (``None``: no quota); checked on every
+        write so an upload over it is refused early, and again when the record is written."""
         self.store = store
         self.tenant = tenant
         self.path = temp.path
         self.max_bytes = max_bytes
+        self.room = room
         self.size = 0
         self._sha = hashlib.sha256()
         self._head = bytearray()
@@ -81,6 +91,9 @@ class Upload:
         if self.size + len(chunk) > self.max_bytes:
             self.abort()
             raise AssetTooLarge(self.max_bytes)
+        if self.room is not None and self.size + len(chunk) > self.room:
+            self.abort()
+            raise StorageQuotaExceeded(self.store.quota_bytes or 0)
         if len(self._head) < SNIFF_BYTES:
             self._head += chunk[: SNIFF_BYTES - len(self._head)]
         self._sha.update(chunk)
@@ -163,13 +176,24 @@ class AssetStore(ABC):
     """Where assets live. Safe to share between threads and between OS processes."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
+    quota_bytes: int | None = None
+    """The most one tenant may store (the sum of its assets' sizes); ``None``: no quota. A write
+    that would go over is refused with :class:`~assets.errors.StorageQuotaExceeded`."""
 
     # ------------------------------------------------------------------ writing
 
     def begin(self, tenant: str, *, max_bytes: int | None = None) -> Upload:
         """Start receiving a file for ``tenant`` (at most ``max_bytes``, default the store's)."""
         limit = self.max_bytes if max_bytes is None else max_bytes
-        return Upload(self, tenant, self._temp(), limit)
+        room = None if self.quota_bytes is None else self.quota_bytes - self.usage(tenant)
+        if room is not None and room < 0:
+            raise StorageQuotaExceeded(self.quota_bytes or 0)
+        return Upload(self, tenant, self._temp(), limit, room)
+
+    def over_quota(self, tenant: str) -> bool:
+        """Whether ``tenant`` already stores all its quota allows (checked before work whose
+        output will be stored: a render job, a speak)."""
+        return self.quota_bytes is not None and self.usage(tenant) >= self.quota_bytes
 
     def put_file(
         self,
@@ -219,6 +243,10 @@ class AssetStore(ABC):
     @abstractmethod
     def find(self, tenant: str, name: str) -> AssetInfo:
         """The newest asset called ``name``; AssetNotFound if none."""
+
+    @abstractmethod
+    def usage(self, tenant: str) -> int:
+        """The bytes ``tenant`` stores (the sum of its assets' sizes)."""
 
     @abstractmethod
     def page(

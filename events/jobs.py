@@ -186,6 +186,9 @@ def _failed(s: JobState, e: JobFailed, at: float) -> dict[str, Any]:
 class JobListed(Event):
     type: Literal["JobListed"] = "JobListed"
     job_id: str
+    owner: str | None = Field(
+        None, description="The API key that asked for the job (its concurrent-job quota)."
+    )
 
 
 class JobUnlisted(Event):
@@ -195,15 +198,21 @@ class JobUnlisted(Event):
 
 class JobIndexState(State):
     """The job ids an index stream lists, in the order they were listed (a dict keeps it, and
-    so do snapshots), with when each was listed."""
+    so do snapshots), with when each was listed, and the key that asked for each (when one
+    did: ``owners`` counts a key's open jobs)."""
 
     schema_version: ClassVar[int] = 1
 
     listed: dict[str, float] = Field(default_factory=dict)
+    owners: dict[str, str] = Field(default_factory=dict)
 
     @property
     def job_ids(self) -> list[str]:
         return list(self.listed)
+
+    def owned_by(self, owner: str) -> int:
+        """How many listed jobs ``owner`` asked for."""
+        return sum(1 for o in self.owners.values() if o == owner)
 
 
 job_index_folder: Folder[JobIndexState] = Folder(JobIndexState)
@@ -213,11 +222,17 @@ job_index_folder: Folder[JobIndexState] = Folder(JobIndexState)
 def _listed(s: JobIndexState, e: JobListed, at: float) -> dict[str, Any]:
     if e.job_id in s.listed:
         return {}
-    return {"listed": {**s.listed, e.job_id: at}}
+    changes: dict[str, Any] = {"listed": {**s.listed, e.job_id: at}}
+    if e.owner is not None:
+        changes["owners"] = {**s.owners, e.job_id: e.owner}
+    return changes
 
 
 @job_index_folder.mutator(JobUnlisted)
 def _unlisted(s: JobIndexState, e: JobUnlisted, at: float) -> dict[str, Any]:
     if e.job_id not in s.listed:
         return {}
-    return {"listed": {k: v for k, v in s.listed.items() if k != e.job_id}}
+    return {
+        "listed": {k: v for k, v in s.listed.items() if k != e.job_id},
+        "owners": {k: v for k, v in s.owners.items() if k != e.job_id},
+    }

@@ -99,6 +99,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "unsupported_media_type": 415,
     "invalid_asset": 422,
     "storage_error": 500,
+    # quotas (serve_app.quotas): a count is a wait (429), storage is full (507)
+    "render_quota": 429,
+    "live_quota": 429,
+    "storage_quota": 507,
     # the journal (events.errors.StorageError): the client should retry
     "storage_unavailable": 503,
 }
@@ -147,7 +151,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AssetError)
     async def _asset(request: Request, exc: AssetError) -> JSONResponse:
         status = status_of(exc.code)
-        if status >= 500:
+        if status in (500, 503):
             # the details (paths, the index's host and user) go to the log, not to clients
             log.error("asset storage failed on %s %s: %s", request.method, request.url.path, exc)
             message = "asset storage is unavailable; try again"

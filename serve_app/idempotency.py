@@ -6,7 +6,7 @@ goes through :class:`IdempotencyMiddleware`: the first request with a key record
 started, runs, and records its response (:mod:`events.idempotency`); a retry with the same key
 gets that response (``Idempotent-Replayed: true``) without running again; one that arrives while
 the first still runs gets 409 ``idempotency_key_in_use`` with ``Retry-After``; the same key on
-another route is a 422. A 5xx (or a crash) abandons the record, so a retry runs again.
+another route is a 422. A 5xx or a 429 (or a crash) abandons the record, so a retry runs again.
 Keys are per tenant, and kept in the journal, so every ingress replica agrees.
 """
 
@@ -190,8 +190,9 @@ class IdempotencyMiddleware:
                     body.extend(message.get("body", b""))
                     keep = len(body) <= MAX_STORED_BODY
                 if not message.get("more_body", False):
-                    # recorded before the client has the answer: its retry finds it
-                    done = status < 500 and keep
+                    # recorded before the client has the answer: its retry finds it; a 429
+                    # (a rate limit or quota) is "not now", so its retry runs again
+                    done = status < 500 and status != 429 and keep
                     event = RequestCompleted(
                         status=status, headers=headers, body=base64.b64encode(body).decode()
                     )

@@ -26,9 +26,11 @@ from actors import prometheus
 from actors.catalog import ConfigStore
 from actors.naming import DEFAULT_TENANT, Kind, stream_id
 from actors.remote import shared_journal
+from assets import StorageQuotaExceeded
 from events.avatar import AvatarState
 from events.journal import Journal
 from media.face.errors import FaceError
+from serve_app.errors import status_of
 from serve_app.metrics import RenderStats
 from serve_app.rendering.jobs import JobStore
 from serve_app.rendering.models import FrameRequest, SequenceRequest
@@ -93,7 +95,7 @@ class Renderer:
             return await self._timed(
                 asyncio.to_thread(partial(self.worker(tenant).sequence, req, state)), _frames
             )
-        except (RenderFailure, FaceError) as e:  # declared refusals; anything else is a bug
+        except (RenderFailure, FaceError, StorageQuotaExceeded) as e:  # declared refusals
             return {"error": _error(e)}
 
     async def run_job(
@@ -154,8 +156,11 @@ def _replica_tag() -> str | None:
         return None
 
 
-def _error(e: RenderFailure | FaceError) -> dict[str, Any]:
-    """A refusal as the ingress answers it (a picture the rig cannot draw is a 422)."""
+def _error(e: RenderFailure | FaceError | StorageQuotaExceeded) -> dict[str, Any]:
+    """A refusal as the ingress answers it (a picture the rig cannot draw is a 422; an output
+    the tenant has no room left for, a 507)."""
     if isinstance(e, RenderFailure):
         return e.to_json()
+    if isinstance(e, StorageQuotaExceeded):
+        return {"status": status_of(e.code), "code": e.code, "message": str(e)}
     return {"status": 422, "code": "validation_error", "message": str(e)}

@@ -228,6 +228,18 @@ class Settings(BaseModel):
     rate_speech_per_min: int = Field(
         1200, ge=1, description="Speech requests (lipsync, phonemes, speak) per minute per key."
     )
+    quota_render_jobs: int = Field(
+        32, ge=1, description="Render jobs one key may have queued or running at once (429)."
+    )
+    quota_live_streams: int = Field(
+        8, ge=1, description="Live streams one key may hold at once (then 429)."
+    )
+    quota_storage_bytes: int = Field(
+        100 * 1024**3,
+        ge=0,
+        description="Bytes one tenant may store as assets: uploads, renders, speech audio "
+        "(100 GiB; a write over it is a 507).",
+    )
 
     def live_autoscaling(self) -> dict[str, Any]:
         """Live's ``autoscaling_config``: replicas follow the live streams they hold

@@ -18,7 +18,9 @@ from ray import serve
 
 from actors import prometheus
 from actors.naming import DEFAULT_TENANT
+from assets import StorageQuotaExceeded
 from events.avatar import Voice
+from serve_app.errors import status_of
 from serve_app.rendering.outputs import open_output_store
 from serve_app.settings import Settings
 from serve_app.speaking import work
@@ -63,6 +65,8 @@ class Speech:
             return {"result": await asyncio.to_thread(fn, *args)}
         except work.SpeechFailure as e:
             return {"error": e.to_json()}
+        except StorageQuotaExceeded as e:  # no room left for the audio
+            return {"error": {"status": status_of(e.code), "code": e.code, "message": str(e)}}
 
     async def voices(self, *, tenant: str = DEFAULT_TENANT) -> dict[str, Any]:
         return await self._run(work.voices)

@@ -6,7 +6,8 @@ only: a key in a URL would end up in logs) or a ``token.<credential>`` entry of
 ``Sec-WebSocket-Protocol`` (browsers cannot set headers on a WebSocket; the service then
 accepts with ``avatar.v1`` when offered). A missing, unknown or revoked key, or a bad token, is
 a 401 with ``WWW-Authenticate: Bearer`` (a WebSocket is closed with 1008 before it opens); a
-token used outside its scope is a 403.
+token used outside its scope is a 403. An open WebSocket is closed (1008) when its key is
+revoked (:mod:`serve_app.auth.revocation`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serve_app import gateway
+from serve_app.auth.revocation import serve_while_valid
 from serve_app.auth.tokens import (
     TOKEN_PREFIX,
     BadToken,
@@ -97,6 +99,17 @@ class AuthMiddleware:
         scope.setdefault("state", {})["principal"] = principal
         if kind == "websocket" and SUBPROTOCOL in _offered(scope):
             send = _accepting_with(send, SUBPROTOCOL)
+        if kind == "websocket" and principal.key_id is not None:
+            key_id = principal.key_id
+
+            async def still_valid() -> bool:
+                await gw.keys.fresh()
+                return gw.keys.active(key_id)
+
+            await serve_while_valid(
+                self.app, scope, receive, send, still_valid, settings.key_refresh_s
+            )
+            return
         await self.app(scope, receive, send)
 
 

@@ -63,8 +63,12 @@ class JobDriver:
         *,
         session_id: str | None = None,
         avatar_id: str | None = None,
+        owner: str | None = None,
+        max_open: int | None = None,
     ) -> JobState:
-        """Record a new job (claimed by this replica) and start its first attempt."""
+        """Record a new job (claimed by this replica) and start its first attempt
+        (:class:`~serve_app.rendering.jobs.JobQuotaExceeded` when ``owner`` is at
+        ``max_open``)."""
         job = await asyncio.to_thread(
             self.jobs.create,
             kind,
@@ -72,6 +76,8 @@ class JobDriver:
             self.worker,
             session_id=session_id,
             avatar_id=avatar_id,
+            owner=owner,
+            max_open=max_open,
         )
         prometheus.render_job("accepted")
         self.start(job.job_id, job.attempts)

@@ -70,6 +70,7 @@ __all__ = [
     "TERMINAL",
     "ClaimLost",
     "JobAttempt",
+    "JobQuotaExceeded",
     "JobState",
     "JobStore",
     "decide_take_over",
@@ -88,6 +89,19 @@ MAX_ATTEMPTS = 3
 INDEX_SNAPSHOT_EVERY = 100
 _CONFLICT_RETRIES = 20
 _CACHE_SIZE = 512
+
+
+class JobQuotaExceeded(Exception):
+    """The key already has ``limit`` open jobs (queued or running)."""
+
+    code = "render_quota"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"this API key has {limit} render jobs queued or running, its limit; "
+            "wait for one to end"
+        )
+        self.limit = limit
 
 
 class ClaimLost(Exception):
@@ -190,6 +204,27 @@ class _Index:
             save_snapshot(self.journal, self.stream_id, state)
         return state
 
+    def list_job(self, job_id: str, owner: str | None, limit: int | None, now: float) -> None:
+        """Append ``JobListed``. With an ``owner`` and a ``limit``, only while the owner has
+        fewer than ``limit`` listed jobs, checked at the version the count was made at (a
+        listing by anyone else in between makes it count again), so replicas listing at the
+        same time never go over together."""
+        listed = [JobListed(job_id=job_id, owner=owner)]
+        if owner is None or limit is None:
+            self.journal.append(self.stream_id, listed, ANY, recorded_at=now)
+            return
+        for _ in range(_CONFLICT_RETRIES):
+            state = self.state()
+            if state.owned_by(owner) >= limit:
+                raise JobQuotaExceeded(limit)
+            expected = state.version if state.version else NO_STREAM
+            try:
+                self.journal.append(self.stream_id, listed, expected, recorded_at=now)
+                return
+            except VersionConflict:
+                continue
+        raise JournalError(f"{self.stream_id}: too many concurrent listings, try again")
+
 
 class JobStore:
     """A tenant's render jobs in the journal; any process may hold one (ingress, renderer)."""
@@ -225,8 +260,13 @@ class JobStore:
         *,
         session_id: str | None = None,
         avatar_id: str | None = None,
+        owner: str | None = None,
+        max_open: int | None = None,
     ) -> JobState:
         """A new job, claimed for its first attempt by ``worker`` (who will hand it out).
+
+        ``owner`` (an API key id) with ``max_open``: refused with :class:`JobQuotaExceeded`
+        when that key already has ``max_open`` jobs open; nothing is written then.
 
         The indexes are written first: an index entry whose job was never written (a crash in
         between) is skipped by readers and dropped by the sweep; a job missing from the open
@@ -234,12 +274,10 @@ class JobStore:
         """
         job_id = f"job-{uuid.uuid4().hex}"
         now = self.clock()
+        self.open_index.list_job(job_id, owner, max_open, now)
         if session_id is not None:
             listed = JobListed(job_id=job_id)
             self.journal.append(self.session_stream(session_id), [listed], ANY, recorded_at=now)
-        self.journal.append(
-            self.open_index.stream_id, [JobListed(job_id=job_id)], ANY, recorded_at=now
-        )
         queued = JobQueued(
             job_id=job_id, kind=kind, payload=payload, session_id=session_id, avatar_id=avatar_id
         )

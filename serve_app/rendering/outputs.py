@@ -101,13 +101,18 @@ def _kind(kind: str) -> AssetKind:
 def shared_asset_store(settings: Settings) -> AssetStore:
     """The service's asset store (one instance per process and configuration): the index that
     :attr:`Settings.asset_index_url` names, blobs in :attr:`Settings.asset_blob_dir`. Uploads
-    pass their own limit to :meth:`~assets.AssetStore.begin`."""
-    return _open_shared(settings.asset_index_url, settings.asset_blob_dir)
+    pass their own limit to :meth:`~assets.AssetStore.begin`; every write is held to the
+    tenant's storage quota."""
+    return _open_shared(
+        settings.asset_index_url, settings.asset_blob_dir, settings.quota_storage_bytes
+    )
 
 
 @functools.cache
-def _open_shared(index_url: str, blob_dir: Path) -> AssetStore:
-    return open_asset_store(index_url, blob_dir=blob_dir)
+def _open_shared(index_url: str, blob_dir: Path, quota_bytes: int) -> AssetStore:
+    store = open_asset_store(index_url, blob_dir=blob_dir)
+    store.quota_bytes = quota_bytes
+    return store
 
 
 def open_output_store(settings: Settings, *, tenant: str = DEFAULT_TENANT) -> AssetOutputs:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from assets import look_of
+from assets import StorageQuotaExceeded, look_of
 from events.avatar import (
     AnimationTriggered,
     AvatarState,
@@ -43,6 +43,7 @@ from media.animation.params import clamp, vector
 from media.face import PIXEL_FORMAT, FaceRig, RenderOptions
 from media.speech import SpeechError, synthesize
 from media.video import MIME, PcmAudio, encode_image, render_timeline, speech_audio
+from serve_app.errors import status_of
 from serve_app.rendering.jobs import ClaimLost, JobStore, job_view
 from serve_app.rendering.models import (
     FaceOverrides,
@@ -418,6 +419,8 @@ class RenderWorker:
                     result = self.sequence(req, state, progress)
             except RenderFailure as e:
                 return job_view(work.fail(e.status, e.code, e.message))
+            except StorageQuotaExceeded as e:  # the tenant filled its quota while we drew
+                return job_view(work.fail(status_of(e.code), e.code, str(e)))
             except ClaimLost:
                 raise
             except Exception as e:  # a bug or a broken tool: the job records it, the log explains

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from ray.exceptions import RayActorError
 from ray.serve.handle import DeploymentHandle
@@ -18,10 +18,12 @@ from ray.serve.handle import DeploymentHandle
 from actors.remote import live_registry
 from assets import look_of
 from events.catalog import MAX_FPS, MAX_SIZE, MIN_FPS, MIN_SIZE, Quality, Shading
+from serve_app.auth.edge import principal_of
 from serve_app.catalog import render_config
 from serve_app.errors import ApiError
 from serve_app.gateway import Gateway
 from serve_app.live.deployment import live_key
+from serve_app.quotas import over_quota
 from serve_app.routes.deps import GatewayDep, SessionId
 
 router = APIRouter(tags=["live"])
@@ -115,7 +117,9 @@ def _check_offer(sdp: str) -> None:
     "A new offer replaces the session's running stream. 404 unknown session, 409 closed or "
     "expired session, 422 malformed SDP, 503 no capacity.",
 )
-async def start_live(session_id: SessionId, body: LiveOffer, gw: GatewayDep) -> LiveAnswer:
+async def start_live(
+    session_id: SessionId, body: LiveOffer, gw: GatewayDep, request: Request
+) -> LiveAnswer:
     _check_offer(body.sdp)
     session = await _active_session(gw, session_id)
     avatar_id = session["state"]["avatar_id"]
@@ -133,27 +137,56 @@ async def start_live(session_id: SessionId, body: LiveOffer, gw: GatewayDep) -> 
         "antialiasing": config.antialiasing,
     }
     key = live_key(gw.tenant, session_id)
-    if await _registry("holder", key) is not None:  # a reload: the new offer wins
-        await _registry("stop", key)
+    await _reserve(gw, key, principal_of(request).key_id)
+    try:
+        if await _registry("holder", key) is not None:  # a reload: the new offer wins
+            await _registry("stop", key)
+        out = await _offer(gw, session_id, avatar, session, body.sdp, options)
+    except BaseException:
+        await _registry("unreserve", key)
+        raise
+    err = out.get("error")
+    if err is not None:
+        await _registry("unreserve", key)
+        raise ApiError(err["status"], err["code"], err["message"])
+    return LiveAnswer(sdp=out["sdp"], session_id=session_id, status=out["status"])
+
+
+async def _reserve(gw: Gateway, key: str, owner: str | None) -> None:
+    """Hold one of the API key's live stream slots (429 when it has none left)."""
+    limit = gw.settings.quota_live_streams
+    if owner is not None and not await _registry("reserve", key, owner, limit):
+        raise over_quota(
+            "live_quota",
+            f"this API key holds {limit} live streams, its limit; end one first",
+            limit=limit,
+        )
+
+
+async def _offer(
+    gw: Gateway,
+    session_id: str,
+    avatar: dict[str, Any],
+    session: dict[str, Any],
+    sdp: str,
+    options: dict[str, Any],
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for _ in range(_OFFER_ATTEMPTS):  # a full replica refuses; Serve may pick another
         out = await _live(gw).offer.remote(
             session_id,
-            avatar_id,
+            session["state"]["avatar_id"],
             avatar["state"],
             avatar["version"],
             session["version"],
-            body.sdp,
+            sdp,
             options,
             gw.tenant,
         )
         err = out.get("error")
         if err is None or err["status"] != 503:
             break
-    err = out.get("error")
-    if err is not None:
-        raise ApiError(err["status"], err["code"], err["message"])
-    return LiveAnswer(sdp=out["sdp"], session_id=session_id, status=out["status"])
+    return out
 
 
 async def _status(gw: Gateway, session_id: str) -> LiveStatus:

@@ -28,6 +28,7 @@ from serve_app.downloads import asset_response
 from serve_app.errors import ApiError, not_found
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX, set_version
+from serve_app.quotas import create_render_job, require_room
 from serve_app.rendering.jobs import JobState, job_view
 from serve_app.rendering.models import (
     FrameRequest,
@@ -137,12 +138,15 @@ async def render_sequence(body: SequenceRequest, gw: GatewayDep, request: Reques
         view = await _existing_avatar(gw, body.avatar_id)
         initial = view["state"]
     if body.background:
-        job = await gw.render_jobs.create(
+        job = await create_render_job(
+            gw,
+            request,
             "sequence",
             {"request": body.model_dump(mode="json"), "initial": initial},
             avatar_id=body.avatar_id,
         )
         return _accepted(job)
+    await require_room(gw)
     try:
         out = await asyncio.wait_for(
             _renderer(gw).sequence.remote(body.model_dump(mode="json"), initial, gw.tenant),
@@ -189,11 +193,14 @@ async def _output_file(gw: Gateway, request: Request, asset_id: str) -> Response
 async def replay_session(
     session_id: SessionId,
     gw: GatewayDep,
+    request: Request,
     body: Annotated[ReplayRequest | None, Body()] = None,
 ) -> JSONResponse:
     await gw.require_session(session_id)
     opts = with_config(body or ReplayRequest(), await render_config(gw))
-    job = await gw.render_jobs.create(
+    job = await create_render_job(
+        gw,
+        request,
         "replay",
         {"session_id": session_id, "options": opts.model_dump(mode="json")},
         session_id=session_id,

@@ -26,6 +26,7 @@ from assets import (
     AssetTooLarge,
     BlobDir,
     InvalidAsset,
+    StorageQuotaExceeded,
     UnsafeName,
     UnsupportedMedia,
     open_asset_store,
@@ -165,6 +166,55 @@ class AssetStoreContract(ABC):
             "t1", b"\x00\x01pcm", name="a.pcm", kind="audio", strict=False, mime="audio/L16"
         )
         assert (info.kind, info.mime) == ("audio", "audio/l16")
+
+    # ---------------------------------------------------------- storage quota
+
+    def test_usage_is_the_sum_of_a_tenants_sizes(self, store: AssetStore) -> None:
+        assert store.usage("t1") == 0
+        first = store.put_bytes("t1", PNG, name="a.png")
+        store.put_bytes("t1", PNG, name="b.png")  # one shared blob, charged per record
+        store.put_bytes("t2", b"x" * 1000, name="c.bin")
+        assert store.usage("t1") == 2 * len(PNG)
+        assert store.usage("t2") == 1000
+        store.delete("t1", first.asset_id)
+        assert store.usage("t1") == len(PNG)
+        assert store.usage("nobody") == 0
+
+    def test_a_write_over_the_tenants_quota_is_refused_and_leaves_nothing(
+        self, store: AssetStore
+    ) -> None:
+        store.quota_bytes = 3 * len(PNG)
+        kept = store.put_bytes("t1", PNG, name="a.png")
+        store.put_bytes("t1", PNG, name="b.png")
+        before = self.stored_bytes()
+        up = store.begin("t1")  # a streamed upload is refused as soon as it is over
+        up.write(PNG)
+        with pytest.raises(StorageQuotaExceeded):
+            up.write(b"y" * 10)
+        with pytest.raises(StorageQuotaExceeded):  # internal writers too (renders, audio)
+            store.put_bytes("t1", PNG + b"y", name="c.bin", strict=False, kind="other")
+        assert self.stored_bytes() == before
+        assert store.page("t1").total == 2
+        assert not store.over_quota("t1")
+        store.put_bytes("t1", PNG, name="c.png")  # exactly at the quota is fine
+        assert store.over_quota("t1")
+        with pytest.raises(StorageQuotaExceeded):
+            store.begin("t1").write(b"z")
+        assert store.put_bytes("t2", PNG, name="other.png").size == len(PNG)  # its own quota
+        store.delete("t1", kept.asset_id)  # deleting makes room
+        assert store.put_bytes("t1", PNG, name="d.png").size == len(PNG)
+
+    def test_the_quota_is_checked_again_when_the_record_is_written(self, store: AssetStore) -> None:
+        """Two uploads that each fit, started before either is stored: the second to commit is
+        refused in the index's write transaction."""
+        store.quota_bytes = len(PNG) + 10
+        first, second = store.begin("t1"), store.begin("t1")
+        first.write(PNG)
+        second.write(PNG)
+        first.commit(name="a.png")
+        with pytest.raises(StorageQuotaExceeded):
+            second.commit(name="b.png")
+        assert store.usage("t1") == len(PNG)
 
     # ---------------------------------------------------------- tenants
 

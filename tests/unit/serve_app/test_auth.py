@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from starlette.types import Message, Receive, Scope, Send
 
 from events import MemoryJournal
 from serve_app.auth.edge import is_open
 from serve_app.auth.keys import KeyRing, digest, issue_key, list_keys, revoke_key, token_secret
 from serve_app.auth.mode import is_loopback, resolve_auth
+from serve_app.auth.revocation import serve_while_valid
 from serve_app.auth.tokens import BadToken, TokenClaims, allows, make_token, read_token
 from serve_app.cli import main
 from serve_app.settings import Settings
@@ -145,3 +147,61 @@ def test_open_paths_and_the_docs_setting() -> None:
     assert not is_open("/openapi.json", docs_public=False)
     for path in ("/status", "/api/v1/avatars/status", "/api/v1/avatars/ada/state"):
         assert not is_open(path, docs_public=True)
+
+
+# ---------------------------------------------------------------------------- revocation
+
+
+async def test_an_open_websocket_is_closed_when_its_key_is_revoked() -> None:
+    """A handler that streams forever ends, and the client gets a 1008 close frame."""
+    sent: list[Message] = []
+    ended = asyncio.Event()
+    valid = True
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "websocket.accept"})
+            while True:
+                await send({"type": "websocket.send", "text": "frame"})
+                await asyncio.sleep(0.01)
+        finally:
+            ended.set()
+
+    async def receive() -> Message:
+        await asyncio.sleep(3600)
+        return {}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def still_valid() -> bool:
+        return valid
+
+    serving = asyncio.ensure_future(
+        serve_while_valid(handler, {"type": "websocket"}, receive, send, still_valid, 0.02)
+    )
+    await asyncio.sleep(0.1)
+    assert not serving.done() and sent[0]["type"] == "websocket.accept"
+    valid = False
+    await asyncio.wait_for(serving, 2)
+    assert ended.is_set()
+    assert sent[-1] == {"type": "websocket.close", "code": 1008, "reason": "API key revoked"}
+
+
+async def test_a_websocket_that_ends_on_its_own_is_not_closed_again() -> None:
+    sent: list[Message] = []
+
+    async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "websocket.close", "code": 1000})
+
+    async def receive() -> Message:
+        return {}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def still_valid() -> bool:
+        return False
+
+    await asyncio.wait_for(serve_while_valid(handler, {}, receive, send, still_valid, 10.0), 2)
+    assert sent == [{"type": "websocket.close", "code": 1000}]

@@ -9,12 +9,13 @@ import threading
 import pytest
 
 from events import Journal, VersionConflict
-from events.jobs import JobClaimed, JobProgress
+from events.jobs import JobClaimed, JobIndexState, JobProgress
 from serve_app.rendering.jobs import (
     INDEX_SNAPSHOT_EVERY,
     MAX_ATTEMPTS,
     STALE_AFTER_S,
     ClaimLost,
+    JobQuotaExceeded,
     JobStore,
     decide_take_over,
     job_view,
@@ -262,3 +263,52 @@ async def test_the_sweep_restarts_only_orphans_of_the_open_index(
         assert store.open_job_ids() == [live.job_id]
     finally:
         await driver.aclose()
+
+
+# ---------------------------------------------------------------------------- quota per key
+
+
+def test_a_key_holds_at_most_its_quota_of_open_jobs(store: JobStore) -> None:
+    first = store.create("sequence", {}, "ingress:a", owner="key-a", max_open=2)
+    store.create("sequence", {}, "ingress:a", owner="key-a", max_open=2)
+    listed = store.open_job_ids()
+    with pytest.raises(JobQuotaExceeded) as refused:
+        store.create("sequence", {}, "ingress:a", owner="key-a", max_open=2)
+    assert refused.value.limit == 2 and refused.value.code == "render_quota"
+    assert store.open_job_ids() == listed  # nothing written for the refused one
+    store.create("sequence", {}, "ingress:a", owner="key-b", max_open=2)  # its own count
+    store.create("sequence", {}, "ingress:a")  # no key (no auth): no count
+    store.attempt(first.job_id, 1).fail(500, "render_failed", "boom")  # ended: room again
+    store.create("sequence", {}, "ingress:a", owner="key-a", max_open=2)
+    assert store.open_index.state().owned_by("key-a") == 2
+
+
+def test_replicas_creating_at_once_never_go_over_a_keys_quota(
+    store: JobStore, open_journal_handle: Opener, clock: Clock
+) -> None:
+    replicas = [other_replica(open_journal_handle, clock) for _ in range(6)]
+    start = threading.Barrier(len(replicas))
+    made: list[str] = []
+    refused: list[int] = []
+
+    def create(i: int) -> None:
+        start.wait()
+        try:
+            job = replicas[i].create("sequence", {}, f"ingress:{i}", owner="k", max_open=3)
+            made.append(job.job_id)
+        except JobQuotaExceeded:
+            refused.append(i)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(len(replicas))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(made) == 3 and len(refused) == 3
+    assert sorted(store.open_job_ids()) == sorted(made)
+
+
+def test_an_open_index_snapshot_of_before_owners_still_loads(store: JobStore) -> None:
+    """Snapshots written before jobs had owners have no ``owners`` field."""
+    state = JobIndexState.model_validate({"listed": {"job-1": 1.0}, "version": 1})
+    assert state.job_ids == ["job-1"] and state.owned_by("k") == 0

@@ -94,6 +94,35 @@ async def test_streams_of_a_replica_that_stopped_polling_are_lost() -> None:
     assert status is not None and status["end_reason"] == "replica lost"
 
 
+async def test_a_restarted_registry_learns_the_streams_from_the_polls() -> None:
+    reg = LiveRegistryCore(clock=Clock())  # a fresh actor: it knows of no stream
+    await reg.poll("r1", {"k": {"state": "connected"}}, 0.0)
+    assert await reg.holder("k") == "r1"
+    await reg.claim("k", "r2", {"state": "new"})  # replaced elsewhere: r1's polls don't win
+    await reg.poll("r1", {"k": {"state": "connected"}}, 0.0)
+    assert await reg.holder("k") == "r2"
+
+
+async def test_a_key_reserves_at_most_its_quota_of_streams() -> None:
+    clock = Clock()
+    reg = LiveRegistryCore(clock=clock)
+    assert await reg.reserve("live:t:s1", "key-a", 2)
+    await reg.claim("live:t:s1", "r1", {"state": "new"})
+    assert await reg.reserve("live:t:s2", "key-a", 2)  # on its way to a replica
+    assert not await reg.reserve("live:t:s3", "key-a", 2)
+    assert await reg.reserve("live:t:s1", "key-a", 2)  # a new offer for a held stream: no slot
+    await reg.claim("live:t:s1", "r1", {"state": "new"})
+    assert await reg.reserve("live:t:s3", "key-b", 2)  # another key counts its own
+    await reg.unreserve("live:t:s2")  # that offer failed
+    assert await reg.reserve("live:t:s4", "key-a", 2)
+    await reg.claim("live:t:s4", "r1", {"state": "new"})
+    assert not await reg.reserve("live:t:s5", "key-a", 2)
+    await reg.release("live:t:s1", "r1", {"state": "closed"})  # an end frees a slot
+    assert await reg.reserve("live:t:s5", "key-a", 2)
+    clock.now += 31  # a reservation no replica claimed lapses
+    assert await reg.reserve("live:t:s6", "key-a", 2)
+
+
 # ---------------------------------------------------------------------------- scaling
 
 
