@@ -4,7 +4,9 @@ Per placement: memory per live avatar (USS of the processes that hold them), idl
 processes, and the time to activate the Nth avatar, for 100 avatars (dedicated: one process
 each) and for 1,000 and 10,000 (hosted: a pool of host processes). Then state reads and commands
 over HTTP at 1 and 32 concurrent clients (hosted placement), against the same routes in plain
-FastAPI + uvicorn with the entities in-process (the floor).
+FastAPI + uvicorn with the entities in-process (the floor). With ``--keys``, the same HTTP rows
+again with API keys required (a key created with the CLI first), in alternating rounds with the
+rows without keys, for the cost of authentication per request.
 
 Run: ``python -m bench.capacity`` (or ``make bench``). Appends to ``bench/RESULTS.md``.
 """
@@ -13,8 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import shutil
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -125,22 +131,69 @@ async def placement_rows(args: argparse.Namespace, journal_url: str) -> list[tup
     return rows
 
 
-async def http_rows(base: str, label: str, requests: int) -> dict[tuple[str, int], Any]:
+async def http_rows(
+    base: str, label: str, requests: int, headers: dict[str, str] | None = None
+) -> dict[tuple[str, int], Any]:
     out: dict[tuple[str, int], Any] = {}
     for method in ("GET", "POST"):
         for clients in (1, 32):
             per = requests if clients == 1 else max(10, requests // 8)
             out[(method, clients)] = await http_load(
-                base, method, clients, per, f"{label}-{method}-{clients}"
+                base, method, clients, per, f"{label}-{method}-{clients}", headers
             )
     return out
 
 
-async def service_rows(data_dir: Path, mode: str, requests: int) -> dict[tuple[str, int], Any]:
-    """Start the service as a user would (the CLI, hosted placement) and load it over HTTP."""
+async def service_rows(
+    data_dir: Path, mode: str, requests: int, keys: bool = False
+) -> dict[tuple[str, int], Any]:
+    """Start the service as a user would (the CLI, hosted placement) and load it over HTTP;
+    ``keys``: with API keys required, and the load sending one."""
     env = {"AVATAR_PLACEMENT": "hosted", "AVATAR_PASSIVATE_AFTER_S": "3600"}
-    async with cli_service(data_dir / mode, "--http-mode", mode, env=env, timeout=120) as base:
-        return await http_rows(base, mode, requests)
+    headers = None
+    folder = data_dir / (f"{mode}-keys" if keys else mode)
+    if keys:
+        env["AVATAR_AUTH"] = "keys"
+        headers = {"Authorization": f"Bearer {create_key(folder)}"}
+    async with cli_service(folder, "--http-mode", mode, env=env, timeout=120) as base:
+        return await http_rows(base, f"{mode}-{keys}", requests, headers)
+
+
+def create_key(data_dir: Path) -> str:
+    """A key made with the CLI, as an operator would (``avatar-service keys create``)."""
+    command = [sys.executable, "-m", "serve_app.cli", "keys", "create", "--tenant", "bench"]
+    out = subprocess.run(
+        [*command, "--data-dir", str(data_dir), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return str(json.loads(out.stdout)["key"])
+
+
+async def keys_rows(data_dir: Path, mode: str, requests: int, rounds: int) -> list[tuple[str, str]]:
+    """Commands and reads with and without keys, in alternating rounds (a loaded machine drifts
+    between runs; alternating spreads the drift over both)."""
+    p50: dict[tuple[bool, str, int], list[float]] = {}
+    for r in range(rounds):
+        for keys in (False, True):
+            found = await service_rows(data_dir / f"round{r}", mode, requests, keys)
+            for (method, clients), (lat, _) in found.items():
+                p50.setdefault((keys, method, clients), []).append(percentile(lat, 50))
+    names = {"GET": "state read", "POST": "command"}
+    rows = []
+    for method in ("GET", "POST"):
+        for clients in (1, 32):
+            without = statistics.median(p50[(False, method, clients)])
+            with_keys = statistics.median(p50[(True, method, clients)])
+            rows.append(
+                (
+                    f"HTTP {names[method]}, {mode}, {clients} client(s), p50 ms without / with "
+                    f"keys, added (median of {rounds} rounds; target added <= 0.3)",
+                    f"{without:.2f} / {with_keys:.2f}, {with_keys - without:+.2f}",
+                )
+            )
+    return rows
 
 
 async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]:
@@ -185,6 +238,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]
                 f"{service[('POST', 32)][1] / service[('GET', 32)][1]:.0%}",
             )
         )
+    for mode in args.http_modes if args.keys else []:
+        rows += await keys_rows(data_dir, mode, args.requests, args.keys)
     for (method, clients), (lat, rps) in floor.items():
         rows.append(
             (
@@ -211,6 +266,13 @@ def main() -> None:
     parser.add_argument("--dir", default="data/bench")
     parser.add_argument(
         "--http-only", action="store_true", help="only the HTTP rows (no placement figures)"
+    )
+    parser.add_argument(
+        "--keys",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="also the HTTP rows with API keys required, in ROUNDS alternating rounds",
     )
     args = parser.parse_args()
     Path(args.dir).mkdir(parents=True, exist_ok=True)

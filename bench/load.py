@@ -61,7 +61,12 @@ async def wait_port(port: int, timeout: float = 30) -> None:
 
 
 async def http_load(
-    base: str, method: str, clients: int, per_client: int, tag: str
+    base: str,
+    method: str,
+    clients: int,
+    per_client: int,
+    tag: str,
+    headers: dict[str, str] | None = None,
 ) -> tuple[list[float], float]:
     """``clients`` concurrent clients, each on its own avatar: GET its state or POST an emotion.
 
@@ -71,7 +76,8 @@ async def http_load(
     latencies: list[float] = []
     spans: list[float] = []
     barrier = asyncio.Barrier(clients)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as http:
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
 
         async def request(avatar: str, i: int) -> None:
             if method == "GET":

@@ -60,6 +60,10 @@ KEYS_SETTINGS: dict[str, Any] = {
     "cors_origins": ["https://app.example"],
     "cors_credentials": True,
     "rate_speech_per_min": 3,  # low enough to see the 429 (test_tenants.py)
+    # quotas low enough to reach (test_quotas.py)
+    "quota_render_jobs": 2,
+    "quota_live_streams": 1,
+    "quota_storage_bytes": 64 * 1024 * 1024,
     "ingress_min_replicas": 2,  # revocation is tested on every replica
 }
 

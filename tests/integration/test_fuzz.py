@@ -8,6 +8,7 @@ configuration): no 5xx and no response that breaks the documented schema.
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 import requests
@@ -26,7 +27,7 @@ def fresh_key(service: Service) -> str:
     """A key of its own tenant for each example: rate limits never carry over."""
     r = requests.post(
         f"{service.base}/admin/keys",
-        json={"tenant": "fuzz"},
+        json={"tenant": f"fuzz-{uuid.uuid4().hex[:12]}"},
         headers={"Authorization": f"Bearer {ADMIN_KEY}"},
         timeout=30,
     )
