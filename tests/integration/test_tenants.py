@@ -4,6 +4,7 @@ call what, tenant isolation over every route, revocation, scoped tokens and CORS
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
@@ -363,3 +364,78 @@ async def test_every_write_takes_an_idempotency_key(
         http, "POST", f"{api}/presets", body, {**other, "Idempotency-Key": retry["Idempotency-Key"]}
     )
     assert status in (200, 201) and "idempotent-replayed" not in str(made)
+
+
+async def test_no_route_shows_or_changes_another_tenants_things(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    """Every operation of /openapi.json, called with tenant B's key on tenant A's ids: never a
+    403 (ids do not leak), never a 5xx, never a trace of A's things that B did not send
+    itself; and A's things are all still there afterwards."""
+    a = _bearer((await new_key(http, service, new_id("a")))["key"])
+    b = _bearer((await new_key(http, service, new_id("b")))["key"])
+    api = service.api
+    secret = new_id("secret")  # only ever in A's content, never in a URL B calls
+    aid, pid = new_id(), new_id("p")
+    status, spoken, _ = await call(http, "POST", f"{api}/{aid}/speak", {"text": secret}, a)
+    assert status == 200, spoken
+    status, s, _ = await call(http, "POST", f"{api}/session", {"avatar_id": aid}, a)
+    sid = s["session_id"]
+    await call(http, "POST", f"{api}/session/{sid}/markers", {"label": secret}, a)
+    body = {"speaker": "user", "text": secret}
+    await call(http, "POST", f"{api}/session/{sid}/transcript", body, a)
+    name = f"{secret}.png"
+    async with http.post(f"{api}/assets/upload?name={name}", data=PNG, headers=a) as r:
+        asset = (await r.json())["asset_id"]
+    status, out, _ = await call(http, "POST", f"{api}/{aid}/render", {"response": "url"}, a)
+    assert status == 200, out
+    preset = {"preset_id": pid, "name": secret, "traits": {}}
+    assert (await call(http, "POST", f"{api}/presets", preset, a))[0] in (200, 201)
+    status, job, _ = await call(http, "POST", f"{api}/session/{sid}/replay", {"width": 64}, a)
+    assert status == 202, job
+    ids = {
+        "avatar_id": aid,
+        "session_id": sid,
+        "job_id": job["job_id"],
+        "asset_id": asset,
+        "output_id": out["asset_id"],
+        "preset_id": pid,
+    }
+    queries = {"name": name, "q": secret}
+    traces = {secret, asset, out["asset_id"], job["job_id"], sid, spoken["audio"]["asset_id"]}
+
+    _, schema, _ = await call(http, "GET", f"{service.base}/openapi.json")
+    called = 0
+    for path, operations in schema["paths"].items():
+        if path.startswith(("/admin", "/web")):
+            continue
+        for method, op in operations.items():
+            url = service.base + re.sub(r"\{(\w+)\}", lambda m: ids.get(m[1], "x"), path)
+            query = {
+                p["name"]: queries.get(p["name"], "1")
+                for p in op.get("parameters", [])
+                if p["in"] == "query" and p.get("required")
+            }
+            data = None if method in ("get", "head", "delete") else {}
+            async with http.request(method.upper(), url, params=query, json=data, headers=b) as r:
+                text = (await r.read()).decode("utf-8", "replace")
+                sent = str(r.url)
+            called += 1
+            assert r.status != 403 and r.status < 500, (method, path, r.status, text[:300])
+            leaked = {t for t in traces if t in text and t not in sent}
+            assert not leaked, (method, path, r.status, leaked, text[:300])
+    assert called > 50
+
+    # A's things are all still there, unchanged
+    status, got, _ = await call(http, "GET", f"{api}/session/{sid}", headers=a)
+    assert status == 200 and got["status"] == "active", got
+    events = await call(http, "GET", f"{api}/session/{sid}/events", headers=a)
+    assert str(events[1]).count(secret) >= 2  # the marker and the transcript
+    assert secret in str((await call(http, "GET", f"{api}/{aid}/events", headers=a))[1])
+    async with http.get(f"{api}/assets/{asset}/content", headers=a) as r:
+        assert r.status == 200 and await r.read() == PNG
+    status, got, _ = await call(http, "GET", f"{api}/presets/{pid}", headers=a)
+    assert status == 200 and got["name"] == secret
+    assert (await call(http, "GET", f"{api}/jobs/{job['job_id']}", headers=a))[0] == 200
+    async with http.get(f"{api}/render/outputs/{out['asset_id']}", headers=a) as r:
+        assert r.status == 200
