@@ -17,7 +17,7 @@ from ray.serve.handle import DeploymentHandle
 
 from serve_app import gateway, streams
 from serve_app.auth.cors import Cors
-from serve_app.auth.edge import AuthMiddleware
+from serve_app.auth.edge import AuthMiddleware, is_open
 from serve_app.auth.mode import resolve_auth
 from serve_app.cluster import check_cluster
 from serve_app.errors import JSONResponse, install_error_handlers
@@ -87,6 +87,24 @@ def create_app() -> FastAPI:
     return app
 
 
+_ERROR_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}}
+_REFUSALS = {
+    "401": "No key, an unknown or revoked key, or a bad token (error JSON; WWW-Authenticate).",
+    "403": "A token used outside its scope (error JSON).",
+}
+_WRITE_REFUSALS = {
+    "429": "Over the key's rate limit or quota (error JSON; Retry-After).",
+}
+
+
+def _document_refusals(method: str, responses: dict[str, Any]) -> None:
+    """What the edge may answer before the route runs: every route may refuse a credential;
+    writes may be over a limit."""
+    refusals = _REFUSALS | (_WRITE_REFUSALS if method in ("post", "put", "patch", "delete") else {})
+    for status, text in refusals.items():
+        responses.setdefault(status, {"description": text, "content": _ERROR_JSON})
+
+
 #: Every error body (serve_app.errors.error_body): what the 422s and the others really carry.
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -98,7 +116,6 @@ ERROR_SCHEMA: dict[str, Any] = {
         "detail": {"description": "The message again, or the validation problems."},
     },
 }
-_OPEN_PATHS = ("/health", "/version", f"{PREFIX}/health", f"{PREFIX}/version")
 
 
 def _document_errors_and_auth(app: FastAPI) -> None:
@@ -117,9 +134,12 @@ def _document_errors_and_auth(app: FastAPI) -> None:
             "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
         }
         schema["security"] = [{"bearer": []}, {"apiKey": []}]
-        for path in _OPEN_PATHS:
-            for operation in schema.get("paths", {}).get(path, {}).values():
-                operation["security"] = []
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                if is_open(path, docs_public=True) and not path.startswith("/admin/"):
+                    operation["security"] = []
+                    continue
+                _document_refusals(method, operation.setdefault("responses", {}))
         app.openapi_schema = schema
         return schema
 

@@ -34,6 +34,11 @@ from serve_app.rendering.jobs import JobQuotaExceeded, JobState
 RETRY_AFTER_S = 5
 """What a 429 for a quota asks clients to wait: until one of their jobs or streams ends."""
 
+STORAGE_FULL: dict[int | str, dict[str, Any]] = {
+    507: {"description": "The tenant's storage quota is full (error JSON): delete assets."}
+}
+"""The OpenAPI entry of routes whose output is stored."""
+
 
 def over_quota(code: str, message: str, **details: Any) -> ApiError:
     status = status_of(code)

@@ -51,6 +51,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         415: "The content is not the declared type or kind (error JSON).",
         416: "Range not satisfiable.",
         422: "Invalid parameters or an unusable model (error JSON).",
+        507: "The tenant's storage quota is full; nothing was kept (error JSON).",
     }
     return {c: {"description": text[c]} for c in codes}
 
@@ -97,7 +98,7 @@ async def list_assets(
     description="Streamed to disk with its sha256 computed on the way; at most "
     "`max_upload_bytes` (500 MiB). The type is sniffed from the bytes and must agree with the "
     "declared Content-Type and kind. glTF/GLB models get their morph targets read.",
-    responses=_errors(400, 413, 415, 422),
+    responses=_errors(400, 413, 415, 422, 507),
     openapi_extra={
         "requestBody": {
             "content": {

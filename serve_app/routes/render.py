@@ -28,7 +28,7 @@ from serve_app.downloads import asset_response
 from serve_app.errors import ApiError, not_found
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX, set_version
-from serve_app.quotas import create_render_job, require_room
+from serve_app.quotas import STORAGE_FULL, create_render_job, require_room
 from serve_app.rendering.jobs import JobState, job_view
 from serve_app.rendering.models import (
     FrameRequest,
@@ -129,7 +129,7 @@ async def render_frame(body: FrameRequest, gw: GatewayDep) -> Response:
     "/render/sequence",
     summary="Render a timeline (speech, emotions, animations) or an avatar's events to video",
     status_code=200,
-    responses={202: {"description": "Accepted as a job (background=true)."}},
+    responses={202: {"description": "Accepted as a job (background=true)."}, **STORAGE_FULL},
 )
 async def render_sequence(body: SequenceRequest, gw: GatewayDep, request: Request) -> Response:
     body = with_config(body, await render_config(gw))
@@ -189,6 +189,7 @@ async def _output_file(gw: Gateway, request: Request, asset_id: str) -> Response
     "/session/{session_id}/replay",
     status_code=202,
     summary="Rebuild a session's video from its event log (a render job)",
+    responses=STORAGE_FULL,
 )
 async def replay_session(
     session_id: SessionId,
