@@ -32,8 +32,11 @@ test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit tests/contracts
 
 ## Fuzz every API operation from /openapi.json (schemathesis, 30 examples each; the suite runs 2).
+## FUZZ_MATCH="POST /api/v1/avatars/render" keeps the operations whose label contains it.
+FUZZ_EXAMPLES ?= 30
 fuzz: $(STAMP)
-	AVATAR_FUZZ_EXAMPLES=30 $(PY) -m pytest tests/integration/test_fuzz.py -p no:cacheprovider
+	AVATAR_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) AVATAR_FUZZ_MATCH="$(FUZZ_MATCH)" \
+		$(PY) -m pytest tests/integration/test_fuzz.py -p no:cacheprovider
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

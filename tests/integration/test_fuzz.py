@@ -21,6 +21,8 @@ from tests.service import ADMIN_KEY, Service
 pytestmark = [pytest.mark.configurations("keys"), pytest.mark.timeout(1800)]
 
 EXAMPLES = int(os.environ.get("AVATAR_FUZZ_EXAMPLES", "2"))
+MATCH = os.environ.get("AVATAR_FUZZ_MATCH", "")
+"""Only the operations whose label ("POST /api/v1/avatars/render/sequence") contains this."""
 
 
 def fresh_key(service: Service) -> str:
@@ -41,6 +43,8 @@ def test_no_server_errors_and_no_schema_violations(service: Service) -> None:
     operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
+        if MATCH not in operation.label:
+            continue
         operations += 1
 
         @given(case=operation.as_strategy())
@@ -63,5 +67,5 @@ def test_no_server_errors_and_no_schema_violations(service: Service) -> None:
             run()
         except (Exception, BaseExceptionGroup) as e:  # every operation is tried, all reported
             failures.append(f"{operation.label}: {e}")
-    assert operations > 50
+    assert operations > (50 if not MATCH else 0)
     assert not failures, "\n\n".join(failures)
