@@ -68,7 +68,9 @@ def _serve(args: argparse.Namespace) -> int:
     joining = joins_cluster(settings)
     if settings.http_mode == "haproxy" and not joining:
         # a cluster's nodes take Serve's HTTP mode from their own `ray start` environment
-        apply_high_throughput(settings.data_dir / "haproxy")
+        apply_high_throughput(
+            settings.data_dir / "haproxy", longest_request_s=settings.render_timeout_s
+        )
     t = time.perf_counter()
     if joining:
         log.info("joining the Ray cluster at %s...", address)

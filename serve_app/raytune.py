@@ -9,6 +9,7 @@ An explicit value in the environment wins.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -73,12 +74,21 @@ FALLBACK_HTTP_PORT = 8500
 FALLBACK_GRPC_PORT = 9500
 
 
-def apply_high_throughput(state_dir: Path, *, usual_ports: bool = True) -> dict[str, str]:
+def server_timeout_s(longest_request_s: float) -> int:
+    """HAProxy's server timeout: past the longest request the app lets run (it answers that one
+    itself, with a 503), and never under the 120 s long polls and streams need."""
+    return max(120, math.ceil(longest_request_s) + 30)
+
+
+def apply_high_throughput(
+    state_dir: Path, *, usual_ports: bool = True, longest_request_s: float = 300.0
+) -> dict[str, str]:
     """Ray Serve's high-throughput mode (HAProxy ingress + throughput-optimised replicas).
 
     Handles its costs: HAProxy's files go under ``state_dir``; its stats and metrics listeners
     are rebound to loopback by a wrapper around the haproxy binary (on other ports when another
-    service holds 8404/9101); a server timeout is set;
+    service holds 8404/9101); HAProxy's server timeout is set above ``longest_request_s`` (the
+    synchronous render timeout: a request HAProxy cut first would be a bare 500, not our 503);
     shutdown drains for 1 s instead of 30 s. Call before Ray starts; returns what it set.
 
     ``usual_ports=False`` (tests, benchmarks) puts the stats page and metrics on random free
@@ -106,7 +116,7 @@ def apply_high_throughput(state_dir: Path, *, usual_ports: bool = True) -> dict[
         "RAY_SERVE_HAPROXY_SOCKET_PATH": str(socket_dir / "admin.sock"),
         "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(state_dir),
         "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(state_dir / "server-state"),
-        "RAY_SERVE_HAPROXY_TIMEOUT_SERVER_S": "120",  # long polls are <= the heartbeat interval
+        "RAY_SERVE_HAPROXY_TIMEOUT_SERVER_S": str(server_timeout_s(longest_request_s)),
         # its stats page and metrics, on loopback (the wrapper): the usual ports when free
         "RAY_SERVE_HAPROXY_STATS_PORT": str(
             port_or_free(HAPROXY_STATS_PORT) if usual_ports else free_port()

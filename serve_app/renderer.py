@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -88,13 +89,23 @@ class Renderer:
         initial: dict[str, Any] | None,
         tenant: str = DEFAULT_TENANT,
     ) -> dict[str, Any]:
-        """Render a sequence synchronously; the stored output's facts."""
+        """Render a sequence synchronously; the stored output's facts. A caller that gives up
+        (the ingress's render timeout, a client gone) cancels this call, and the drawing thread
+        stops at its next frame instead of rendering on for nobody."""
         req = SequenceRequest.model_validate(request)
         state = None if initial is None else AvatarState.model_validate(initial)
+        stop = threading.Event()
+
+        def check(frames: int, total: int | None) -> None:
+            if stop.is_set():
+                raise _GaveUp
+
+        work = asyncio.to_thread(partial(self.worker(tenant).sequence, req, state, check))
         try:
-            return await self._timed(
-                asyncio.to_thread(partial(self.worker(tenant).sequence, req, state)), _frames
-            )
+            return await self._timed(work, _frames)
+        except asyncio.CancelledError:
+            stop.set()
+            raise
         except (RenderFailure, FaceError, StorageQuotaExceeded) as e:  # declared refusals
             return {"error": _error(e)}
 
@@ -154,6 +165,10 @@ def _replica_tag() -> str | None:
         return str(serve.get_replica_context().replica_id.unique_id)
     except Exception:  # outside a replica (unit tests)
         return None
+
+
+class _GaveUp(Exception):
+    """Raised in the drawing thread of a render its caller cancelled."""
 
 
 def _error(e: RenderFailure | FaceError | StorageQuotaExceeded) -> dict[str, Any]:

@@ -5,8 +5,9 @@ DTLS and the event long-polls are all asynchronous), draws their frames in a sma
 and reports how many it holds to Serve's autoscaler (``record_autoscaling_stats``; the policy
 is :mod:`serve_app.live.scaling`). Requests about an existing stream (stop, status) reach the
 replica holding it through the live registry (:mod:`actors.live`), which this replica
-long-polls. Expected failures come back as data (``{"error": {status, code, message}}``), as
-the Renderer's do.
+long-polls. A stream started with an API key ends when that key is revoked (checked on each
+poll, about every second). Expected failures come back as data
+(``{"error": {status, code, message}}``), as the Renderer's do.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from events.journal import Journal
 from events.records import RecordedEvent
 from media.speech import SpeechError, synthesize
 from media.video import PcmAudio
+from serve_app.auth.keys import KeyRing
 from serve_app.live import ice
 from serve_app.live.stream import BadOffer, LiveOptions, LiveStream
 from serve_app.rendering.outputs import AssetOutputs, open_output_store
@@ -98,6 +100,9 @@ class Live:
         self.replica = f"{_replica_tag() or 'replica'}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.registry = live_registry()
         self._control: asyncio.Task[None] | None = None
+        self.owners: dict[str, str] = {}
+        """Live stream key -> the API key that started it (it ends when that key is revoked)."""
+        self.keys = KeyRing(self.journal, self.settings.key_refresh_s)
 
     # ------------------------------------------------------------------ requests
 
@@ -111,9 +116,11 @@ class Live:
         sdp: str,
         options: dict[str, Any],
         tenant: str = DEFAULT_TENANT,
+        owner: str | None = None,
     ) -> dict[str, Any]:
         """Start the session's stream from the peer's offer: ``{"sdp", "type": "answer",
-        "status"}``, or ``{"error": ...}`` (422 a bad offer, 503 this replica is full)."""
+        "status"}``, or ``{"error": ...}`` (422 a bad offer, 503 this replica is full).
+        ``owner``: the id of the API key that asked, if one did."""
         self._controlling()
         key = live_key(tenant, session_id)
         old = self.streams.get(key)
@@ -140,6 +147,10 @@ class Live:
         except BadOffer as e:
             return _error(422, "invalid_sdp", str(e))
         self.streams[key] = stream
+        if owner is None:
+            self.owners.pop(key, None)
+        else:
+            self.owners[key] = owner
         await self.registry.claim.remote(key, self.replica, self._status(stream))
         return {"sdp": answer, "type": "answer", "status": self._status(stream)}
 
@@ -184,6 +195,7 @@ class Live:
     async def _ended(self, key: str, stream: LiveStream) -> None:
         if self.streams.get(key) is stream:
             del self.streams[key]
+            self.owners.pop(key, None)
         with contextlib.suppress(Exception):
             await self.registry.release.remote(key, self.replica, self._status(stream))
 
@@ -206,6 +218,22 @@ class Live:
                 stream = self.streams.get(key)
                 if stream is not None:
                     stream.end("deleted")
+            await self._end_revoked()
+
+    async def _end_revoked(self) -> None:
+        """End the streams whose API key was revoked since they started."""
+        if not self.owners:
+            return
+        try:
+            await asyncio.to_thread(self.keys.refresh)
+        except Exception as e:  # the journal away: checked again on the next poll
+            log.warning("live: cannot read the keys: %s", e)
+            return
+        for key, owner in list(self.owners.items()):
+            stream = self.streams.get(key)
+            if stream is not None and not self.keys.active(owner):
+                log.info("live stream %s: its key %s was revoked", key, owner)
+                stream.end("key revoked")
 
     async def __del__(self) -> None:
         """Serve stops this replica: its streams end (their peers may offer again)."""

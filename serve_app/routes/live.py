@@ -137,11 +137,12 @@ async def start_live(
         "antialiasing": config.antialiasing,
     }
     key = live_key(gw.tenant, session_id)
-    await _reserve(gw, key, principal_of(request).key_id)
+    owner = principal_of(request).key_id
+    await _reserve(gw, key, owner)
     try:
         if await _registry("holder", key) is not None:  # a reload: the new offer wins
             await _registry("stop", key)
-        out = await _offer(gw, session_id, avatar, session, body.sdp, options)
+        out = await _offer(gw, session_id, avatar, session, body.sdp, options, owner)
     except BaseException:
         await _registry("unreserve", key)
         raise
@@ -170,6 +171,7 @@ async def _offer(
     session: dict[str, Any],
     sdp: str,
     options: dict[str, Any],
+    owner: str | None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for _ in range(_OFFER_ATTEMPTS):  # a full replica refuses; Serve may pick another
@@ -182,6 +184,7 @@ async def _offer(
             sdp,
             options,
             gw.tenant,
+            owner,
         )
         err = out.get("error")
         if err is None or err["status"] != 503:

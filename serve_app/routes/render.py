@@ -147,12 +147,11 @@ async def render_sequence(body: SequenceRequest, gw: GatewayDep, request: Reques
         )
         return _accepted(job)
     await require_room(gw)
+    rendering = _renderer(gw).sequence.remote(body.model_dump(mode="json"), initial, gw.tenant)
     try:
-        out = await asyncio.wait_for(
-            _renderer(gw).sequence.remote(body.model_dump(mode="json"), initial, gw.tenant),
-            gw.settings.render_timeout_s,
-        )
+        out = await asyncio.wait_for(rendering, gw.settings.render_timeout_s)
     except TimeoutError as e:
+        rendering.cancel()  # type: ignore[no-untyped-call]  # the replica stops drawing
         raise ApiError(
             503, "render_timeout", "the render took too long; use background=true"
         ) from e

@@ -78,7 +78,8 @@ async def test_a_keys_live_streams_are_limited(
     service: Service, http: aiohttp.ClientSession, viewers: list[LiveViewer], loopback_ice: None
 ) -> None:
     tenant = new_id("t")
-    a, b = await _key(http, service, tenant), await _key(http, service, tenant)
+    made_a = await new_key(http, service, tenant)
+    a, b = _bearer(made_a["key"]), await _key(http, service, tenant)
     sids = []
     for _ in range(3):
         status, s, _ = await call(
@@ -105,8 +106,24 @@ async def test_a_keys_live_streams_are_limited(
     status, _, _ = await call(http, "DELETE", f"{service.api}/session/{sids[0]}/live", None, a)
     assert status == 200
     assert (await offer(sids[2], a))[0] == 200  # its stream ended: room again
-    for sid in sids[1:]:
-        await call(http, "DELETE", f"{service.api}/session/{sid}/live", None, a)
+    # revoking key A ends the stream it started, not the one key B started
+    url = f"{service.base}/admin/keys/{made_a['key_id']}"
+    assert (await call(http, "DELETE", url, None, _bearer(ADMIN_KEY)))[0] == 200
+
+    async def live(sid: str) -> dict[str, object]:
+        status, got, _ = await call(http, "GET", f"{service.api}/session/{sid}/live", headers=b)
+        assert status == 200, got
+        return dict(got)
+
+    async def a_stream_ended() -> bool:
+        got = await live(sids[2])
+        status = got["status"]
+        assert isinstance(status, dict)
+        return not got["live"] and status.get("end_reason") == "key revoked"
+
+    await until(a_stream_ended, timeout=15, interval=0.25, what="key A's stream ending")
+    assert (await live(sids[1]))["live"]
+    await call(http, "DELETE", f"{service.api}/session/{sids[1]}/live", None, b)
 
 
 async def _upload(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from serve_app.raytune import write_loopback_wrapper
+from serve_app.raytune import server_timeout_s, write_loopback_wrapper
 
 CONFIG = """frontend prometheus
     bind :9101
@@ -86,3 +86,11 @@ def test_port_blocks_are_free_and_apart_from_single_ports() -> None:
     assert BLOCK_RANGE[0] <= start and start + 199 <= BLOCK_RANGE[1]
     assert all(is_free(p) for p in range(start, start + 200))
     assert QUIET_RANGE[1] < BLOCK_RANGE[0]  # a single port never falls inside a block
+
+
+def test_haproxy_waits_longer_than_the_longest_synchronous_render() -> None:
+    """Else HAProxy cuts a long render first and the client gets a bare 500 (found by fuzzing:
+    a 12-minute video asked for synchronously) instead of the app's 503 ``render_timeout``."""
+    assert server_timeout_s(300.0) == 330
+    assert server_timeout_s(900.5) == 931
+    assert server_timeout_s(10.0) == 120  # long polls and streams still have their 120 s
