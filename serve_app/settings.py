@@ -130,6 +130,12 @@ class Settings(BaseModel):
     render_timeout_s: float = Field(
         300.0, gt=0, description="Longest a synchronous video render may take (then use a job)."
     )
+    render_sync_max_s: float = Field(
+        120.0,
+        gt=0,
+        description="Most video a synchronous render may ask for, in seconds of 512x512 at 30 fps "
+        "(bigger, faster or ultra pictures count more); more: 422 render_too_long (use a job).",
+    )
 
     speech_max_replicas: int = Field(2, ge=1, description="Autoscaling ceiling of Speech.")
     speech_num_cpus: float = Field(0.25, gt=0, le=64, description="CPUs a Speech replica reserves.")

@@ -29,6 +29,7 @@ from serve_app.errors import ApiError, not_found
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX, set_version
 from serve_app.quotas import STORAGE_FULL, create_render_job, require_room
+from serve_app.rendering.budget import reference_seconds
 from serve_app.rendering.jobs import JobState, job_view
 from serve_app.rendering.models import (
     FrameRequest,
@@ -146,6 +147,7 @@ async def render_sequence(body: SequenceRequest, gw: GatewayDep, request: Reques
             avatar_id=body.avatar_id,
         )
         return _accepted(job)
+    _check_sync_budget(body, gw.settings.render_sync_max_s)
     await require_room(gw)
     rendering = _renderer(gw).sequence.remote(body.model_dump(mode="json"), initial, gw.tenant)
     try:
@@ -159,6 +161,20 @@ async def render_sequence(body: SequenceRequest, gw: GatewayDep, request: Reques
     if body.response == "video":
         return await _output_file(gw, request, out["asset_id"])
     return JSONResponse(out)
+
+
+def _check_sync_budget(body: SequenceRequest, limit_s: float) -> None:
+    """422 at once for a synchronous render that would draw for minutes (see budget.py)."""
+    cost = reference_seconds(body)
+    if cost is not None and cost > limit_s:
+        raise ApiError(
+            422,
+            "render_too_long",
+            f"this video is about {cost:,.0f} s of 512x512 30 fps video to draw, over the "
+            f'{limit_s:,.0f} s a synchronous render may ask for: send "background": true',
+            reference_s=round(cost, 1),
+            limit_s=limit_s,
+        )
 
 
 @router.get(

@@ -127,6 +127,18 @@ async def test_bad_render_requests_are_422(
     assert data["code"] in ("validation_error", "speech_failed")
 
 
+async def test_a_synchronous_render_of_minutes_is_refused_at_once(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    """It would draw until the render timeout: 422 before anything is drawn, and the same
+    request as a job is accepted."""
+    body = {"animations": [{"at_ms": 600_000, "animation": "nod"}]}  # 10 min at 512x512
+    status, data, _ = await call(http, "POST", f"{service.api}/render/sequence", body)
+    assert status == 422 and data["code"] == "render_too_long", data
+    assert data["limit_s"] == 120 and data["reference_s"] > 120
+    assert "background" in data["message"]
+
+
 async def test_unknown_ids_are_404(service: Service, http: aiohttp.ClientSession) -> None:
     ghost = new_id("ghost")
     for method, path, body in [
