@@ -36,7 +36,8 @@ TERMINAL: frozenset[str] = frozenset({"done", "failed"})
 
 
 class JobError(BaseModel):
-    """Why a job failed: an HTTP status and a stable code, as the routes report errors."""
+    """Why a job failed: a stable code and a message, as the routes report errors, with the HTTP
+    status the edge's table gives the code, recorded with it (clients read it from the job)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

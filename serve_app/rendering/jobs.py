@@ -59,6 +59,7 @@ from events.jobs import (
 from events.journal import Journal
 from events.replay import load_state, save_snapshot
 from events.types import ANY, NO_STREAM
+from serve_app.errors import status_of
 from serve_app.schemas.jobs import JobView
 
 log = logging.getLogger(__name__)
@@ -111,11 +112,15 @@ def is_orphaned(job: JobState, now: float, stale_after_s: float = STALE_AFTER_S)
     )
 
 
+def job_error(code: str, message: str) -> JobError:
+    """A failure as a job records it: the code, and the status the edge's table gives it
+    (stored with the event, as clients read it from the job)."""
+    return JobError(status=status_of(code), code=code, message=message[:10_000])
+
+
 def abandoned_error(job: JobState) -> JobError:
-    return JobError(
-        status=500,
-        code="render_abandoned",
-        message=f"the job's workers stopped {job.attempts} times; giving up",
+    return job_error(
+        "render_abandoned", f"the job's workers stopped {job.attempts} times; giving up"
     )
 
 
@@ -407,6 +412,5 @@ class JobAttempt:
     def finish(self, result: dict[str, Any]) -> JobState:
         return self.record(JobFinished(result=result))
 
-    def fail(self, status: int, code: str, message: str) -> JobState:
-        error = JobError(status=status, code=code, message=message[:10_000])
-        return self.record(JobFailed(error=error))
+    def fail(self, code: str, message: str) -> JobState:
+        return self.record(JobFailed(error=job_error(code, message)))

@@ -2,8 +2,8 @@
 
 The Renderer deployment (``serve_app/renderer.py``) runs one per replica, in threads; a unit
 test drives it directly with the memory journal. Expected failures (unknown session, empty
-event range, bad voice) are :class:`RenderFailure` with an HTTP status; the deployment returns
-them as data rather than raising across the handle.
+event range, bad voice) are :class:`RenderFailure` with a stable code (the edge maps it to an
+HTTP status); the deployment returns them as data rather than raising across the handle.
 
 A session replay reads only the journal: the avatar's state folded up to the session's start
 version, then the avatar's events inside the session window at their recorded times; the
@@ -43,6 +43,7 @@ from media.animation.params import clamp, vector
 from media.face import PIXEL_FORMAT, FaceRig, RenderOptions
 from media.speech import SpeechError, synthesize
 from media.video import MIME, PcmAudio, encode_image, render_timeline, speech_audio
+from serve_app.errors import Failure
 from serve_app.rendering.jobs import ClaimLost, JobStore, job_view
 from serve_app.rendering.models import (
     FaceOverrides,
@@ -65,15 +66,8 @@ PROGRESS_EVERY_S = 1.0
 log = logging.getLogger(__name__)
 
 
-class RenderFailure(Exception):
-    """An expected failure with its HTTP status and stable code."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-    def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "code": self.code, "message": self.message}
+class RenderFailure(Failure):
+    """A render refused or failed for a declared reason, with its stable code."""
 
 
 def options_of(
@@ -131,7 +125,7 @@ def sequence_timeline(
         try:
             spoken = synthesize(s.text, s.voice, rate=s.rate, pitch=s.pitch)
         except SpeechError as e:
-            raise RenderFailure(422, "speech_failed", f"speech {i}: {e}") from e
+            raise RenderFailure("speech_failed", f"speech {i}: {e}") from e
         uid = f"u{i}"
         clips[uid] = PcmAudio(spoken.pcm.astype(np.int16), spoken.sample_rate)
         event = SpeechStarted(
@@ -274,10 +268,9 @@ class RenderWorker:
         stream = self.stream_of("avatar", avatar_id)
         highest = self.journal.highest_version(stream)
         if highest == 0:
-            raise RenderFailure(404, "avatar_not_found", f"avatar {avatar_id!r} not found")
+            raise RenderFailure("avatar_not_found", f"avatar {avatar_id!r} not found")
         if from_version > highest or (to_version is not None and to_version < from_version):
             raise RenderFailure(
-                422,
                 "validation_error",
                 f"no events in {from_version}..{to_version} (highest {highest})",
             )
@@ -322,10 +315,10 @@ class RenderWorker:
         s_stream = self.stream_of("session", session_id)
         session_records = self.journal.read(s_stream)
         if not session_records:
-            raise RenderFailure(404, "session_not_found", f"session {session_id!r} not found")
+            raise RenderFailure("session_not_found", f"session {session_id!r} not found")
         session = session_folder.fold(session_folder.initial(), session_records)
         if session.started_at is None:
-            raise RenderFailure(409, "session_not_started", f"session {session_id!r} never started")
+            raise RenderFailure("session_not_started", f"session {session_id!r} never started")
         a_stream = self.stream_of("avatar", session.avatar_id)
         before = load_state(
             self.journal, a_stream, avatar_folder, version=session.avatar_version_start
@@ -390,7 +383,7 @@ class RenderWorker:
         """
         job = self.jobs.get(job_id)
         if job is None:
-            raise RenderFailure(404, "job_not_found", f"job {job_id!r} not found")
+            raise RenderFailure("job_not_found", f"job {job_id!r} not found")
         work = self.jobs.attempt(job_id, attempt)
         try:
             job = work.start()
@@ -417,12 +410,12 @@ class RenderWorker:
                     state = None if initial is None else AvatarState.model_validate(initial)
                     result = self.sequence(req, state, progress)
             except RenderFailure as e:
-                return job_view(work.fail(e.status, e.code, e.message))
+                return job_view(work.fail(e.code, e.message))
             except ClaimLost:
                 raise
             except Exception as e:  # a bug or a broken tool: the job records it, the log explains
                 log.exception("render job %s failed", job_id)
-                return job_view(work.fail(500, "render_failed", f"{type(e).__name__}: {e}"))
+                return job_view(work.fail("render_failed", f"{type(e).__name__}: {e}"))
             return job_view(work.finish(result))
         except ClaimLost as e:
             log.warning("render job %s: %s; leaving it to its new owner", job_id, e)
