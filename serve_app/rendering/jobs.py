@@ -43,6 +43,7 @@ from events.jobs import (
     TERMINAL,
     JobClaimed,
     JobError,
+    JobFacts,
     JobFailed,
     JobFinished,
     JobHeartbeat,
@@ -142,11 +143,8 @@ def decide_take_over(
 def job_view(job: JobState) -> dict[str, Any]:
     """What clients see of a job (``GET /jobs/{id}``, job and session streams): a
     :class:`JobView`, the one definition the Python client reads too."""
-    fields = {name: getattr(job, name) for name in _JOB_FIELDS}
+    fields = {name: getattr(job, name) for name in JobFacts.model_fields}
     return JobView(**fields).model_dump(mode="json", exclude={"url", "stream"})
-
-
-_JOB_FIELDS = [name for name in JobView.model_fields if name not in ("url", "stream")]
 
 
 def progress_frame(job: JobState) -> dict[str, Any]:
