@@ -11,7 +11,7 @@ import weakref
 from dataclasses import dataclass
 
 from actors.catalog import ConfigStore, DefaultVoice, PresetCatalog
-from events.catalog import RenderConfig
+from events.render_config import RenderConfig
 from serve_app.gateway import Gateway
 
 

@@ -34,8 +34,8 @@ from events.avatar import (
     StatePatched,
     avatar_folder,
 )
-from events.catalog import Shading
 from events.journal import Journal
+from events.picture import Shading
 from events.replay import load_state
 from events.session import MarkerAdded, SessionState, TranscriptLine, session_folder
 from media.animation import Cue, FaceParams, Timeline, natural_end_ms, still, timeline_from_records

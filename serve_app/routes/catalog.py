@@ -17,7 +17,7 @@ from actors.commands import Customize
 from actors.naming import ID_PATTERN
 from actors.traits import merge_traits
 from events.avatar import Traits
-from events.catalog import Preset
+from events.presets import Preset
 from serve_app.catalog import catalogs
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX, IdempotencyKey, IfMatch, parse_if_match, set_version

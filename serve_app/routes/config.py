@@ -10,9 +10,7 @@ import asyncio
 
 from fastapi import APIRouter, Response
 
-from events.catalog import (
-    ConfigState,
-)
+from events.render_config import ConfigState
 from serve_app.catalog import catalogs
 from serve_app.http import set_version
 from serve_app.routes.deps import GatewayDep

@@ -21,8 +21,8 @@ from events.avatar import (
     StatePatched,
 )
 from events.base import Event
-from events.catalog import Shading
 from events.memory import MemoryJournal
+from events.picture import Shading
 from events.session import MarkerAdded, SessionClosed, SessionStarted, TranscriptLine
 from serve_app.rendering.jobs import STALE_AFTER_S, JobStore
 from serve_app.rendering.models import FrameRequest, ReplayRequest, SequenceRequest
