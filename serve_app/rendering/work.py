@@ -16,180 +16,41 @@ import logging
 import tempfile
 import threading
 import time
-import wave
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from assets import look_of
 from events.avatar import (
-    AnimationTriggered,
     AvatarState,
-    EmotionSet,
-    SpeechStarted,
-    StatePatched,
     avatar_folder,
 )
 from events.journal import Journal
 from events.picture import Shading
 from events.replay import load_state
 from events.session import MarkerAdded, SessionState, TranscriptLine, session_folder
-from media.animation import Cue, FaceParams, Timeline, natural_end_ms, still, timeline_from_records
-from media.animation.params import clamp, vector
+from media.animation import Timeline, timeline_from_records
 from media.face import PIXEL_FORMAT, FaceRig, RenderOptions
-from media.speech import SpeechError, synthesize
 from media.video import MIME, PcmAudio, encode_image, render_timeline, speech_audio
-from serve_app.errors import Failure
+from serve_app.rendering.audio import recorded_audio
+from serve_app.rendering.errors import RenderFailure
+from serve_app.rendering.frames import frame_params, frame_state, options_of
 from serve_app.rendering.jobs import ClaimLost, JobStore, job_view
 from serve_app.rendering.models import (
-    FaceOverrides,
     FrameRequest,
-    Picture,
     ReplayRequest,
     SequenceRequest,
     VideoOptions,
 )
 from serve_app.rendering.outputs import OutputStore
+from serve_app.rendering.timelines import StreamOf, sequence_timeline, session_seed
 
 Progress = Callable[[int, int | None], None]
-StreamOf = Callable[[str, str], str]
-"""``stream_of(kind, entity_id)`` -> the journal stream id (the tenant is bound in)."""
-
 _RIG_CACHE = 8
 PROGRESS_EVERY_S = 1.0
 """Progress is recorded (an event in the job's stream) at most this often, plus the last frame."""
 
 log = logging.getLogger(__name__)
-
-
-class RenderFailure(Failure):
-    """A render refused or failed for a declared reason, with its stable code."""
-
-
-def options_of(
-    picture: Picture, model_id: str | None, configured: Callable[[], Shading]
-) -> RenderOptions:
-    """Drawing options. Shading: the request's, else the avatar's model's look, else the
-    service configuration's (the default ``classic`` rig draws with the configured shading);
-    ``configured`` reads the config stream, so it is asked only when it decides."""
-    shading = picture.shading or look_of(model_id).shading or configured()
-    return RenderOptions(
-        picture.width, picture.height, shading, picture.quality, picture.antialiasing
-    )
-
-
-def frame_state(state: AvatarState, overrides: FaceOverrides) -> AvatarState:
-    """``state`` with the request's appearance, emotion and face fields applied."""
-    update: dict[str, Any] = {}
-    if overrides.traits is not None:
-        update["traits"] = overrides.traits
-    if overrides.emotion is not None or overrides.intensity is not None:
-        update["emotion"] = state.emotion.model_copy(
-            update={
-                k: v
-                for k, v in (("emotion", overrides.emotion), ("intensity", overrides.intensity))
-                if v is not None
-            }
-        )
-    if overrides.state is not None:
-        update["face"] = state.face.model_copy(update=overrides.state.changes())
-    return state.model_copy(update=update) if update else state
-
-
-def frame_params(state: AvatarState, parameters: dict[str, float] | None) -> FaceParams:
-    """The still face of ``state``, plus explicit blendshape/pose values (then clamped)."""
-    face = still(state)
-    if not parameters:
-        return face
-    return FaceParams.from_row(clamp(face.to_row() + vector(parameters)))
-
-
-def session_seed(session_id: str) -> int:
-    """A replay's idle-motion seed, fixed per session so that replays are identical."""
-    return zlib.crc32(session_id.encode())
-
-
-def sequence_timeline(
-    req: SequenceRequest, initial: AvatarState
-) -> tuple[Timeline, dict[str, PcmAudio]]:
-    """The timeline of a sequence request; speech is synthesised here (espeak-ng)."""
-    if req.traits is not None:
-        initial = initial.model_copy(update={"traits": req.traits})
-    cues: list[Cue] = []
-    clips: dict[str, PcmAudio] = {}
-    for i, s in enumerate(req.speech_cues()):
-        try:
-            spoken = synthesize(s.text, s.voice, rate=s.rate, pitch=s.pitch)
-        except SpeechError as e:
-            raise RenderFailure("speech_failed", f"speech {i}: {e}") from e
-        uid = f"u{i}"
-        clips[uid] = PcmAudio(spoken.pcm.astype(np.int16), spoken.sample_rate)
-        event = SpeechStarted(
-            utterance_id=uid,
-            text=s.text,
-            voice_id=s.voice,
-            duration_ms=spoken.duration_ms,
-            track=spoken.track,
-        )
-        cues.append(Cue(s.at_ms, event))
-    for em in req.emotions:
-        ev = EmotionSet(emotion=em.emotion, intensity=em.intensity, transition_ms=em.transition_ms)
-        cues.append(Cue(em.at_ms, ev))
-    for a in req.animations:
-        anim = AnimationTriggered(
-            name=a.animation, loop=a.loop, duration_ms=a.duration_ms, intensity=a.intensity
-        )
-        cues.append(Cue(a.at_ms, anim))
-    for st in req.states:
-        cues.append(Cue(st.at_ms, StatePatched(patch=st.state)))
-    duration = req.duration_ms or max(1000.0, natural_end_ms(cues))
-    return Timeline.of(initial, cues, duration), clips
-
-
-AudioFinder = Callable[[str], Path | None]
-"""``find(asset_id)`` -> the stored file of an audio asset, or ``None``."""
-
-
-def stored_wav(path: Path) -> PcmAudio | None:
-    """A 16-bit PCM WAV file as audio; ``None`` when it is anything else."""
-    try:
-        with wave.open(str(path), "rb") as w:
-            if w.getsampwidth() != 2:
-                return None
-            samples = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.int16)
-            channels, rate = w.getnchannels(), w.getframerate()
-    except (OSError, wave.Error, EOFError):
-        return None
-    return PcmAudio(samples.reshape(-1, channels) if channels > 1 else samples, rate)
-
-
-def recorded_audio(timeline: Timeline, find: AudioFinder | None = None) -> dict[str, PcmAudio]:
-    """Audio of the recorded utterances: the WAV that speak stored (``audio_asset_id``), so a
-    replay sounds exactly as the session did; otherwise spoken again from text and voice.
-
-    The lip-sync track comes from the event, so pictures never depend on this; spoken again,
-    the audio may differ by a few samples between runs (espeak-ng), which nobody hears.
-    """
-    clips: dict[str, PcmAudio] = {}
-    for c in timeline.cues:
-        ev = c.event
-        if not isinstance(ev, SpeechStarted) or ev.utterance_id in clips:
-            continue
-        path = find(ev.audio_asset_id) if find and ev.audio_asset_id else None
-        stored = stored_wav(path) if path is not None else None
-        if stored is not None:
-            clips[ev.utterance_id] = stored
-            continue
-        try:
-            spoken = synthesize(ev.text, ev.voice_id)
-        except SpeechError:
-            continue  # a voice no longer installed: the video stays silent there
-        clips[ev.utterance_id] = PcmAudio(spoken.pcm.astype(np.int16), spoken.sample_rate)
-    return clips
 
 
 class RenderWorker:

@@ -109,16 +109,18 @@ def test_a_failure_sent_back_as_data_is_raised_again_with_its_code() -> None:
 
 def test_every_code_the_workers_raise_is_in_the_table() -> None:
     """A code missing from the table would answer 500: scan the workers' failures."""
-    from serve_app import renderer
-    from serve_app.rendering import driver
-    from serve_app.rendering import work as render_work
-    from serve_app.speaking import work as speech_work
+    import serve_app
 
+    root = Path(str(serve_app.__file__)).parent
+    sources = [*(root / "rendering").glob("*.py"), *(root / "speaking").glob("*.py")]
     raised = set()
-    for module in (render_work, speech_work, renderer, driver):
-        source = Path(str(module.__file__)).read_text()
+    for path in [*sources, root / "renderer.py"]:
         raised |= set(
-            re.findall(r'(?:Failure\(\s*|_fail\(\s*job_id, attempt, |fail\()"(\w+)"', source)
+            re.findall(
+                r'(?:Failure\(\s*|_fail\(\s*job_id, attempt, |fail\(|job_error\(\s*)"(\w+)"',
+                path.read_text(),
+            )
         )
-    assert {"session_not_found", "text_too_long", "render_failed", "unavailable"} <= raised
+    expected = {"session_not_found", "speech_failed", "text_too_long", "render_failed"}
+    assert expected | {"render_abandoned", "unavailable"} <= raised
     assert raised - set(STATUS_BY_CODE) == set()

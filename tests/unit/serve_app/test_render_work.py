@@ -326,7 +326,7 @@ def test_replays_reuse_the_stored_speech_audio(worker: RenderWorker) -> None:
     from events.speech import LipSyncTrack
     from media.animation import Cue, Timeline
     from media.speech.audio import wav_bytes
-    from serve_app.rendering.work import recorded_audio
+    from serve_app.rendering.audio import recorded_audio
 
     tone = (np.sin(np.arange(8000) / 5) * 8000).astype(np.int16)
     stored = worker.outputs.put_bytes(
