@@ -1,5 +1,6 @@
-"""Timelines to render: from a sequence request (speech synthesised here), with the idle-motion
-seed of a session replay."""
+"""Timelines to render: from a sequence request (speech synthesised here), from a range of an
+avatar's recorded events, or from a session (a replay reads only the journal), with the
+idle-motion seed of a session replay."""
 
 from __future__ import annotations
 
@@ -14,8 +15,13 @@ from events.avatar import (
     EmotionSet,
     SpeechStarted,
     StatePatched,
+    avatar_folder,
 )
-from media.animation import Cue, Timeline, natural_end_ms
+from events.journal import Journal
+from events.records import RecordedEvent
+from events.replay import load_state
+from events.session import SessionState, session_folder
+from media.animation import Cue, Timeline, natural_end_ms, timeline_from_records
 from media.speech import SpeechError, synthesize
 from media.video import PcmAudio
 from serve_app.rendering.errors import RenderFailure
@@ -65,3 +71,41 @@ def sequence_timeline(
         cues.append(Cue(st.at_ms, StatePatched(patch=st.state)))
     duration = req.duration_ms or max(1000.0, natural_end_ms(cues))
     return Timeline.of(initial, cues, duration), clips
+
+
+def events_timeline(
+    journal: Journal, stream_of: StreamOf, avatar_id: str, from_version: int, to_version: int | None
+) -> Timeline:
+    """The avatar's recorded events ``from_version..to_version`` at their recorded times."""
+    stream = stream_of("avatar", avatar_id)
+    highest = journal.highest_version(stream)
+    if highest == 0:
+        raise RenderFailure("avatar_not_found", f"avatar {avatar_id!r} not found")
+    if from_version > highest or (to_version is not None and to_version < from_version):
+        raise RenderFailure(
+            "validation_error",
+            f"no events in {from_version}..{to_version} (highest {highest})",
+        )
+    before = load_state(journal, stream, avatar_folder, version=from_version - 1)
+    records = journal.read(stream, from_version, to_version)
+    return timeline_from_records(before, records, records[0].recorded_at)
+
+
+def session_timeline(
+    journal: Journal, stream_of: StreamOf, session_id: str
+) -> tuple[Timeline, SessionState, list[RecordedEvent]]:
+    """A session's timeline from the journal alone: the avatar's state folded up to the
+    session's start version, then its events inside the session window at their recorded
+    times; with the session's state and records (markers, transcript)."""
+    s_stream = stream_of("session", session_id)
+    session_records = journal.read(s_stream)
+    if not session_records:
+        raise RenderFailure("session_not_found", f"session {session_id!r} not found")
+    session = session_folder.fold(session_folder.initial(), session_records)
+    if session.started_at is None:
+        raise RenderFailure("session_not_started", f"session {session_id!r} never started")
+    a_stream = stream_of("avatar", session.avatar_id)
+    before = load_state(journal, a_stream, avatar_folder, version=session.avatar_version_start)
+    records = journal.read(a_stream, session.avatar_version_start + 1, session.avatar_version_end)
+    timeline = timeline_from_records(before, records, session.started_at, session.ended_at)
+    return timeline, session, session_records

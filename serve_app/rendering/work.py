@@ -1,13 +1,13 @@
-"""The render worker: plain Python (no Ray) that turns validated specs into images and videos.
+"""The render worker: plain Python (no Ray) that draws frames, encodes and stores videos, and
+runs render jobs to their end.
 
 The Renderer deployment (``serve_app/renderer.py``) runs one per replica, in threads; a unit
-test drives it directly with the memory journal. Expected failures (unknown session, empty
-event range, bad voice) are :class:`RenderFailure` with a stable code (the edge maps it to an
-HTTP status); the deployment returns them as data rather than raising across the handle.
-
-A session replay reads only the journal: the avatar's state folded up to the session's start
-version, then the avatar's events inside the session window at their recorded times; the
-session's own events give the window and the markers/transcript timing in the result.
+test drives it directly with the memory journal. What to draw comes from
+:mod:`~serve_app.rendering.frames` and :mod:`~serve_app.rendering.timelines`, the sound from
+:mod:`~serve_app.rendering.audio`. Expected failures (unknown session, empty event range, bad
+voice) are :class:`~serve_app.rendering.errors.RenderFailure` with a stable code (the edge maps
+it to an HTTP status); the deployment returns them as data rather than raising across the
+handle. Anything else is a bug: a job records it as ``render_failed`` and the log explains.
 """
 
 from __future__ import annotations
@@ -21,15 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from events.avatar import (
-    AvatarState,
-    avatar_folder,
-)
+from events.avatar import AvatarState
 from events.journal import Journal
 from events.picture import Shading
-from events.replay import load_state
-from events.session import MarkerAdded, SessionState, TranscriptLine, session_folder
-from media.animation import Timeline, timeline_from_records
+from events.session import MarkerAdded, TranscriptLine
+from media.animation import Timeline
 from media.face import PIXEL_FORMAT, FaceRig, RenderOptions
 from media.video import MIME, PcmAudio, encode_image, render_timeline, speech_audio
 from serve_app.rendering.audio import recorded_audio
@@ -43,7 +39,13 @@ from serve_app.rendering.models import (
     VideoOptions,
 )
 from serve_app.rendering.outputs import OutputStore
-from serve_app.rendering.timelines import StreamOf, sequence_timeline, session_seed
+from serve_app.rendering.timelines import (
+    StreamOf,
+    events_timeline,
+    sequence_timeline,
+    session_seed,
+    session_timeline,
+)
 
 Progress = Callable[[int, int | None], None]
 _RIG_CACHE = 8
@@ -115,35 +117,25 @@ class RenderWorker:
         """Render a sequence request (a timeline, or a range of the avatar's events)."""
         if req.events is not None:
             assert req.avatar_id is not None  # checked by the model
-            timeline = self.events_timeline(
-                req.avatar_id, req.events.from_version, req.events.to_version
+            timeline = events_timeline(
+                self.journal,
+                self.stream_of,
+                req.avatar_id,
+                req.events.from_version,
+                req.events.to_version,
             )
             clips = recorded_audio(timeline, self._find_audio)
         else:
             timeline, clips = sequence_timeline(req, initial or AvatarState())
         return self._video(timeline, clips, req, req.seed, f"sequence.{req.format}", progress)
 
-    def events_timeline(
-        self, avatar_id: str, from_version: int, to_version: int | None
-    ) -> Timeline:
-        stream = self.stream_of("avatar", avatar_id)
-        highest = self.journal.highest_version(stream)
-        if highest == 0:
-            raise RenderFailure("avatar_not_found", f"avatar {avatar_id!r} not found")
-        if from_version > highest or (to_version is not None and to_version < from_version):
-            raise RenderFailure(
-                "validation_error",
-                f"no events in {from_version}..{to_version} (highest {highest})",
-            )
-        before = load_state(self.journal, stream, avatar_folder, version=from_version - 1)
-        records = self.journal.read(stream, from_version, to_version)
-        return timeline_from_records(before, records, records[0].recorded_at)
-
     def replay(
         self, session_id: str, opts: ReplayRequest, progress: Progress | None = None
     ) -> dict[str, Any]:
         """A session's video, rebuilt from the journal alone."""
-        timeline, session, session_records = self.session_timeline(session_id)
+        timeline, session, session_records = session_timeline(
+            self.journal, self.stream_of, session_id
+        )
         seed = session_seed(session_id) if opts.seed is None else opts.seed
         result = self._video(
             timeline,
@@ -171,24 +163,6 @@ class RenderWorker:
             if isinstance(r.event, TranscriptLine)
         ]
         return result
-
-    def session_timeline(self, session_id: str) -> tuple[Timeline, SessionState, list[Any]]:
-        s_stream = self.stream_of("session", session_id)
-        session_records = self.journal.read(s_stream)
-        if not session_records:
-            raise RenderFailure("session_not_found", f"session {session_id!r} not found")
-        session = session_folder.fold(session_folder.initial(), session_records)
-        if session.started_at is None:
-            raise RenderFailure("session_not_started", f"session {session_id!r} never started")
-        a_stream = self.stream_of("avatar", session.avatar_id)
-        before = load_state(
-            self.journal, a_stream, avatar_folder, version=session.avatar_version_start
-        )
-        records = self.journal.read(
-            a_stream, session.avatar_version_start + 1, session.avatar_version_end
-        )
-        timeline = timeline_from_records(before, records, session.started_at, session.ended_at)
-        return timeline, session, session_records
 
     def _video(
         self,
