@@ -9,7 +9,6 @@ from ray.serve.handle import DeploymentHandle
 
 from actors.catalog import DefaultVoice
 from events.avatar import Voice
-from serve_app.catalog import catalogs
 from serve_app.errors import ApiError, Failure
 from serve_app.gateway import Gateway
 
@@ -29,7 +28,7 @@ async def speech_call(gw: Gateway, method: str, *args: Any) -> Any:
 
 
 def default_voice(gw: Gateway) -> DefaultVoice:
-    return catalogs(gw).voice
+    return gw.catalogs.voice
 
 
 async def service_voice(gw: Gateway) -> Voice | None:
