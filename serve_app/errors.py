@@ -64,6 +64,10 @@ class Failure(Exception):
         super().__init__(message)
         self.code, self.message = code, message
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuilt from code and message when pickled (Ray sends escaped errors back)."""
+        return (type(self), (self.code, self.message))
+
     def to_json(self) -> dict[str, Any]:
         """The failure as data across a handle. ``status`` is the table's, for callers that
         still read it from the data."""

@@ -107,6 +107,16 @@ def test_a_failure_sent_back_as_data_is_raised_again_with_its_code() -> None:
     Failure.raise_for({"result": 1})  # no error: nothing raised
 
 
+def test_a_failure_survives_pickling_with_its_class_and_code() -> None:
+    import pickle
+
+    again = pickle.loads(pickle.dumps(RenderFailure("session_not_started", "not yet")))
+    assert type(again) is RenderFailure and (again.code, again.message) == (
+        "session_not_started",
+        "not yet",
+    )
+
+
 def test_every_code_the_workers_raise_is_in_the_table() -> None:
     """A code missing from the table would answer 500: scan the workers' failures."""
     import serve_app
