@@ -148,7 +148,8 @@ async def test_twenty_concurrent_streams_stay_independent(
             ]
         )
         for i, (a, ws) in enumerate(zip(ids, sockets, strict=True)):
-            [event] = await frames(ws, 1)
+            created, event = await frames(ws, 2)  # the first command records the avatar
+            assert created["event"]["type"] == "AvatarCreated"
             assert event["event"]["stream_id"].endswith(f":{a}")
             assert event["event"]["data"]["intensity"] == i / 20
         # nothing else arrived on any stream
