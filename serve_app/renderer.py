@@ -3,7 +3,8 @@
 The ingress calls it through a ``DeploymentHandle``. Work runs in threads (skia and ffmpeg
 release the GIL for most of it), so a replica's event loop keeps answering Serve's health and
 metrics calls while it renders. Expected failures come back as data
-(``{"error": {"status", "code", "message"}}``) rather than exceptions across the handle.
+(``{"error": {"code", "message", ...}}``, see :class:`~serve_app.errors.Failure`) rather than
+exceptions across the handle.
 
 ``autoscaling_config`` and ``num_cpus`` are set from :class:`~serve_app.settings.Settings` in
 :func:`serve_app.app.build_app`; the values below are the same defaults, for ``ray_config.yaml``
@@ -29,11 +30,12 @@ from actors.remote import shared_journal
 from events.avatar import AvatarState
 from events.journal import Journal
 from media.face.errors import FaceError
+from serve_app.errors import Failure
 from serve_app.metrics import RenderStats
 from serve_app.rendering.jobs import JobStore
 from serve_app.rendering.models import FrameRequest, SequenceRequest
 from serve_app.rendering.outputs import open_output_store
-from serve_app.rendering.work import RenderFailure, RenderWorker
+from serve_app.rendering.work import RenderWorker
 from serve_app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ class Renderer:
             content, mime = await self._timed(
                 asyncio.to_thread(self.worker(tenant).frame, req, avatar), lambda _: 1
             )
-        except (RenderFailure, FaceError) as e:  # declared refusals; anything else is a bug
+        except (Failure, FaceError) as e:  # declared refusals; anything else is a bug
             return {"error": _error(e)}
         return {"content": content, "mime": mime}
 
@@ -93,7 +95,7 @@ class Renderer:
             return await self._timed(
                 asyncio.to_thread(partial(self.worker(tenant).sequence, req, state)), _frames
             )
-        except (RenderFailure, FaceError) as e:  # declared refusals; anything else is a bug
+        except (Failure, FaceError) as e:  # declared refusals; anything else is a bug
             return {"error": _error(e)}
 
     async def run_job(
@@ -105,7 +107,7 @@ class Renderer:
                 asyncio.to_thread(self.worker(tenant).run_job, job_id, attempt),
                 lambda job: _frames(job.get("result") or {}),
             )
-        except RenderFailure as e:
+        except Failure as e:
             return {"error": e.to_json()}
 
     async def stats(self) -> dict[str, Any]:
@@ -154,8 +156,7 @@ def _replica_tag() -> str | None:
         return None
 
 
-def _error(e: RenderFailure | FaceError) -> dict[str, Any]:
-    """A refusal as the ingress answers it (a picture the rig cannot draw is a 422)."""
-    if isinstance(e, RenderFailure):
-        return e.to_json()
-    return {"status": 422, "code": "validation_error", "message": str(e)}
+def _error(e: Failure | FaceError) -> dict[str, Any]:
+    """A refusal as data (a picture the rig cannot draw is a ``validation_error``)."""
+    failure = e if isinstance(e, Failure) else Failure("validation_error", str(e))
+    return failure.to_json()

@@ -32,8 +32,9 @@ from media.speech import SpeechError, synthesize
 from media.video import PcmAudio
 from serve_app.live import ice
 from serve_app.live.stream import BadOffer, LiveOptions, LiveStream
+from serve_app.rendering.audio import stored_wav
 from serve_app.rendering.outputs import AssetOutputs, open_output_store
-from serve_app.rendering.work import session_seed, stored_wav
+from serve_app.rendering.timelines import session_seed
 from serve_app.settings import Settings
 
 log = logging.getLogger(__name__)
