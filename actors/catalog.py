@@ -22,25 +22,21 @@ from actors.presets import BUILTIN_PRESETS
 from actors.traits import merge_traits
 from events.avatar import Traits, Voice, VoiceAttached, VoiceDetached
 from events.base import Event
-from events.catalog import (
-    ConfigSet,
-    ConfigState,
-    DefaultVoiceState,
+from events.default_voice import DefaultVoiceState, default_voice_folder
+from events.errors import JournalError, VersionConflict
+from events.fold import Folder, State
+from events.journal import Journal
+from events.picture import split_resolution
+from events.presets import (
     Preset,
     PresetCatalogState,
     PresetCreated,
     PresetDeleted,
     PresetUpdated,
-    RenderConfig,
-    config_folder,
-    default_voice_folder,
     effective_presets,
     preset_folder,
-    split_resolution,
 )
-from events.errors import JournalError, VersionConflict
-from events.fold import Folder, State
-from events.journal import Journal
+from events.render_config import ConfigSet, ConfigState, RenderConfig, config_folder
 
 S = TypeVar("S", bound=State)
 

@@ -7,7 +7,7 @@ a tenant that edits or deletes one records that in its stream, which wins over t
 from __future__ import annotations
 
 from events.avatar import Traits
-from events.catalog import Preset
+from events.presets import Preset
 
 
 def _preset(preset_id: str, name: str, description: str, traits: Traits) -> Preset:

@@ -23,7 +23,6 @@ from typing import Any
 
 from bench.common import percentile, report
 from events import open_journal
-from serve_app import gateway
 from serve_app.app import create_app
 from serve_app.auth.edge import AuthMiddleware
 from serve_app.auth.keys import KeyRing, issue_key
@@ -108,20 +107,22 @@ async def run() -> list[tuple[str, str]]:
     path = "/api/v1/avatars/session/s1/events"
     results: dict[str, list[float]] = {}
 
-    results["bare"] = await _time(_ok, _scope(path, []))
-    gateway.install(_stub(open_s, journal, secret))
-    results["none"] = await _time(AuthMiddleware(_ok), _scope(path, []))
-    gateway.install(_stub(keyed_s, journal, secret))
-    results["key"] = await _time(AuthMiddleware(_ok), _scope(path, bearer))
-    token_h = [(b"authorization", f"Bearer {token}".encode())]
-    results["token"] = await _time(AuthMiddleware(_ok), _scope(path, token_h))
+    def holding(settings: Settings) -> Any:
+        """What the middleware finds in ``scope["app"]``: an app holding the stub gateway."""
+        return SimpleNamespace(state=SimpleNamespace(gateway=_stub(settings, journal, secret)))
 
-    app = create_app()
+    results["bare"] = await _time(_ok, _scope(path, []))
+    open_app, keyed_app = holding(open_s), holding(keyed_s)
+    results["none"] = await _time(AuthMiddleware(_ok), {**_scope(path, []), "app": open_app})
+    results["key"] = await _time(AuthMiddleware(_ok), {**_scope(path, bearer), "app": keyed_app})
+    token_h = [(b"authorization", f"Bearer {token}".encode())]
+    scope = {**_scope(path, token_h), "app": keyed_app}
+    results["token"] = await _time(AuthMiddleware(_ok), scope)
+
     visemes = "/api/v1/avatars/visemes"
-    gateway.install(_stub(open_s, journal, secret))
+    app = create_app(_stub(open_s, journal, secret))
     results["app none"] = await _time(app, _scope(visemes, []), N // 4)
-    app = create_app()  # a fresh middleware stack, built on its first request
-    gateway.install(_stub(keyed_s, journal, secret))
+    app = create_app(_stub(keyed_s, journal, secret))
     results["app key"] = await _time(app, _scope(visemes, bearer), N // 4)
     journal.close()
 

@@ -3,7 +3,18 @@
 Imports nothing else of this project; everything above builds on it.
 """
 
-from events import avatar, catalog, idempotency, jobs, keys, session
+from events import (
+    avatar,
+    catalog,
+    default_voice,
+    idempotency,
+    jobs,
+    keys,
+    picture,
+    presets,
+    render_config,
+    session,
+)
 from events.base import Event, EventRegistry, registry, upcaster
 from events.codec import EventCodec, default_codec
 from events.errors import (
@@ -51,12 +62,16 @@ __all__ = [
     "avatar",
     "catalog",
     "default_codec",
+    "default_voice",
     "idempotency",
     "jobs",
     "keys",
     "load_state",
     "open_journal",
+    "picture",
+    "presets",
     "registry",
+    "render_config",
     "save_snapshot",
     "session",
     "upcaster",

@@ -36,7 +36,8 @@ TERMINAL: frozenset[str] = frozenset({"done", "failed"})
 
 
 class JobError(BaseModel):
-    """Why a job failed: an HTTP status and a stable code, as the routes report errors."""
+    """Why a job failed: a stable code and a message, as the routes report errors, with the HTTP
+    status the edge's table gives the code, recorded with it (clients read it from the job)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -84,10 +85,10 @@ class JobFailed(Event):
     error: JobError
 
 
-class JobState(State):
-    """What ``GET /jobs/{id}`` shows (less ``payload``, ``worker`` and the fold's fields)."""
-
-    schema_version: ClassVar[int] = 1
+class JobFacts(BaseModel):
+    """What clients see of a job: status, progress (0..1), and its result (an output's facts)
+    or its error. :class:`JobState` folds it from the job's stream; the API's ``JobView``
+    shows it."""
 
     job_id: str = ""
     kind: JobKind | None = None
@@ -101,14 +102,22 @@ class JobState(State):
     result: dict[str, Any] | None = None
     error: JobError | None = None
     attempts: int = 0
-    worker: str | None = None
     session_id: str | None = None
     avatar_id: str | None = None
-    payload: dict[str, Any] = Field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL
+
+
+class JobState(State, JobFacts):
+    """The fold of a job's stream: its facts, plus what only the workers need (``payload``,
+    ``worker``) and the fold's ``version`` and ``updated_at``."""
+
+    schema_version: ClassVar[int] = 1
+
+    worker: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
 
 
 job_folder: Folder[JobState] = Folder(JobState)

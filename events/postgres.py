@@ -649,16 +649,20 @@ class PostgresJournal(Journal):
         if len(batch) == 1:
             return super()._append_batch(batch)
         results = self._run("append", lambda conn: self._append_batch_on(conn, batch))
+        refused = [p for p, (first, _) in zip(batch, results, strict=True) if first is None]
+        found: dict[str, ExistingEvent] = {}
+        if refused:  # one read for every refused append's ids: is any of them a retry?
+            rows = [r for p in refused for r in p.rows]
+            existing = self._run("read", functools.partial(self._existing, rows=rows))
+            found = {e.event_id: e for e in existing}
         outcomes: list[AppendOutcome] = []
         for p, (first, current) in zip(batch, results, strict=True):
             if first is not None:
                 outcomes.append(list(range(first, first + len(p.rows))))
                 continue
+            mine = [found[r.event_id] for r in p.rows if r.event_id in found]
             try:
-                existing = self._run("read", functools.partial(self._existing, rows=p.rows))
-                outcomes.append(
-                    self._resolve_retry(p.stream_id, p.rows, p.expected, current, existing)
-                )
+                outcomes.append(self._resolve_retry(p.stream_id, p.rows, p.expected, current, mine))
             except (VersionConflict, EventRejected) as e:
                 outcomes.append(e)
         return outcomes

@@ -15,7 +15,7 @@ from ray import serve
 from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
-from serve_app import gateway, streams
+from serve_app import streams
 from serve_app.auth.cors import Cors
 from serve_app.auth.edge import AuthMiddleware, is_open
 from serve_app.auth.mode import resolve_auth
@@ -52,7 +52,10 @@ PREFIX = API_PREFIX
 log = logging.getLogger(__name__)
 
 
-def create_app() -> FastAPI:
+def create_app(gw: Gateway | None = None) -> FastAPI:
+    """The FastAPI app. ``gw``: the replica's one Gateway, held as ``app.state.gateway`` (routes
+    reach it through ``GatewayDep``, middlewares through ``gateway_of(scope)``); ``None`` for an
+    app that only documents the API (its OpenAPI document)."""
     app = FastAPI(
         default_response_class=JSONResponse,  # escapes what has no UTF-8 form (see errors.py)
         title="Avatar Service",
@@ -60,6 +63,7 @@ def create_app() -> FastAPI:
         description="Talking avatars driven by event-sourced actors on Ray. Every state change "
         "is an event; state, replays and videos are folds over the event log.",
     )
+    app.state.gateway = gw
     install_error_handlers(app)
     # outermost last: CORS answers preflights and decorates refusals; auth before every route
     app.add_middleware(IdempotencyMiddleware, api=app)
@@ -146,9 +150,6 @@ def _document_errors_and_auth(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-app = create_app()
-
-
 INGRESS_AUTOSCALING: dict[str, Any] = {
     "min_replicas": 1,  # Settings.ingress_min_replicas
     "max_replicas": 4,
@@ -164,15 +165,18 @@ INGRESS_AUTOSCALING: dict[str, Any] = {
     max_ongoing_requests=1000,  # each open WebSocket holds a slot; the default 5 starves HTTP
     autoscaling_config=INGRESS_AUTOSCALING,
 )
-@serve.ingress(app)
+@serve.ingress()
 class Ingress:
+    """The HTTP edge. It holds the replica's one :class:`Gateway` and builds its own app around
+    it once constructed (``__serve_build_asgi_app__``, Serve's late-bound ingress), so the app
+    holds the gateway and no module-level slot does."""
+
     def __init__(self, settings: dict[str, Any], **deployments: DeploymentHandle[Any]) -> None:
         """``deployments``: handles of the other deployments (speech, renderer...) by name."""
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)
         check_cluster(self.settings)  # `serve deploy` onto many nodes with local state: refused
-        gw = Gateway(self.settings, deployments)
-        gateway.install(gw)
+        self.gateway = gw = Gateway(self.settings, deployments)
         gw.keys.refresh()
         for tenant in gw.keys.tenants():  # every tenant's orphaned jobs, not only the asked
             gw.for_tenant(tenant)
@@ -181,6 +185,9 @@ class Ingress:
         log.info(
             "ingress ready: journal %s, auth %s", self.settings.journal_shown, self.settings.auth
         )
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_app(self.gateway)
 
 
 class AppArgs(BaseModel):

@@ -1,5 +1,5 @@
-"""The ingress replica's preset catalog, configuration and default voice, one of each per
-gateway.
+"""A tenant's preset catalog, render configuration and default voice: one of each per gateway
+view (:attr:`Gateway.catalogs`), each a fold of its stream kept current.
 
 Kept beside the gateway (not in it) so that each stays small; both read the gateway's journal.
 """
@@ -7,12 +7,15 @@ Kept beside the gateway (not in it) so that each stays small; both read the gate
 from __future__ import annotations
 
 import asyncio
-import weakref
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from actors.catalog import ConfigStore, DefaultVoice, PresetCatalog
-from events.catalog import RenderConfig
-from serve_app.gateway import Gateway
+from events.journal import Journal
+from events.render_config import RenderConfig
+
+if TYPE_CHECKING:
+    from serve_app.gateway import Gateway
 
 
 @dataclass(frozen=True)
@@ -21,22 +24,16 @@ class Catalogs:
     config: ConfigStore
     voice: DefaultVoice
 
-
-_by_gateway: weakref.WeakKeyDictionary[Gateway, Catalogs] = weakref.WeakKeyDictionary()
-
-
-def catalogs(gw: Gateway) -> Catalogs:
-    found = _by_gateway.get(gw)
-    if found is None:
-        found = _by_gateway[gw] = Catalogs(
-            PresetCatalog(gw.journal, gw.tenant),
-            ConfigStore(gw.journal, gw.tenant),
-            DefaultVoice(gw.journal, gw.tenant),
+    @classmethod
+    def of(cls, journal: Journal, tenant: str) -> Catalogs:
+        return cls(
+            PresetCatalog(journal, tenant),
+            ConfigStore(journal, tenant),
+            DefaultVoice(journal, tenant),
         )
-    return found
 
 
 async def render_config(gw: Gateway) -> RenderConfig:
     """The current render configuration (catches up with the journal: one small read)."""
-    state = await asyncio.to_thread(catalogs(gw).config.get)
+    state = await asyncio.to_thread(gw.catalogs.config.get)
     return state.config

@@ -54,6 +54,33 @@ class ApiError(Exception):
         self.details = details
 
 
+class Failure(Exception):
+    """A request refused or failed for a declared reason: a stable ``code`` and a message, no
+    HTTP status (the edge looks it up in :data:`STATUS_BY_CODE`). Workers in other processes
+    (the Renderer, Speech) send it back as data (:meth:`to_json`); the ingress raises it again
+    with :meth:`raise_for`, and one handler answers it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuilt from code and message when pickled (Ray sends escaped errors back)."""
+        return (type(self), (self.code, self.message))
+
+    def to_json(self) -> dict[str, Any]:
+        """The failure as data across a handle. ``status`` is the table's, for callers that
+        still read it from the data."""
+        return {"status": status_of(self.code), "code": self.code, "message": self.message}
+
+    @staticmethod
+    def raise_for(out: dict[str, Any]) -> None:
+        """Raise the failure a worker answered with (``{"error": {...}}``), if any."""
+        err = out.get("error")
+        if err is not None:
+            raise Failure(err["code"], err["message"])
+
+
 def error_body(code: str, message: str, detail: Any = None, **extra: Any) -> dict[str, Any]:
     return {
         "code": code,
@@ -80,8 +107,8 @@ def not_found(what: str, ident: str) -> ApiError:
 
 
 #: The one table from error codes to HTTP statuses. Inner layers (entities, the asset store,
-#: the journal) raise errors with codes and know nothing of HTTP; the handlers below look the
-#: status up here. Codes not listed are a 500.
+#: the journal, the render and speech workers) raise errors with codes and know nothing of
+#: HTTP; the handlers below look the status up here. Codes not listed are a 500.
 STATUS_BY_CODE: dict[str, int] = {
     # entities (actors.errors, actors.catalog)
     "command_rejected": 400,
@@ -105,6 +132,27 @@ STATUS_BY_CODE: dict[str, int] = {
     "storage_quota": 507,
     # the journal (events.errors.StorageError): the client should retry
     "storage_unavailable": 503,
+    # renders (serve_app.rendering: Failure, and failed jobs' JobError)
+    "validation_error": 422,
+    "avatar_not_found": 404,
+    "session_not_found": 404,
+    "job_not_found": 404,
+    "session_not_started": 409,
+    "speech_failed": 422,
+    "render_failed": 500,
+    "render_abandoned": 500,
+    # speech (serve_app.speaking.work: Failure)
+    "text_too_long": 413,
+    "empty_text": 422,
+    "unknown_voice": 422,
+    "invalid_speech_input": 422,
+    "audio_too_large": 413,
+    "invalid_audio": 422,
+    "speech_engine_unavailable": 503,
+    "synthesis_failed": 500,
+    # live streams (serve_app.live: refusals sent back as data)
+    "live_capacity": 503,
+    "invalid_sdp": 422,
 }
 RETRY_AFTER_S = 1
 
@@ -141,6 +189,12 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = _retry_headers(exc.status, exc.headers)
         body = error_body(exc.code, exc.message, **exc.details)
         return JSONResponse(body, exc.status, headers=headers)
+
+    @app.exception_handler(Failure)
+    async def _failure(request: Request, exc: Failure) -> JSONResponse:
+        status = status_of(exc.code)
+        body = error_body(exc.code, exc.message)
+        return JSONResponse(body, status, headers=_retry_headers(status))
 
     @app.exception_handler(EntityError)
     async def _entity(request: Request, exc: EntityError) -> JSONResponse:

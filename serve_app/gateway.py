@@ -12,10 +12,12 @@ import copy
 import threading
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 from ray.serve.handle import DeploymentHandle
+from starlette.requests import HTTPConnection
+from starlette.types import Scope
 
 from actors.commands import Touch
 from actors.directory import make_directory
@@ -30,6 +32,7 @@ from events.replay import load_state
 from events.session import session_folder
 from events.tailer import JournalTailer
 from serve_app.auth.keys import KeyRing, token_secret
+from serve_app.catalog import Catalogs
 from serve_app.errors import ApiError, not_found
 from serve_app.limits import RateLimiter, SharedCounter
 from serve_app.rendering.driver import JobDriver
@@ -62,6 +65,7 @@ class Gateway:
         """This process's one tail of the global log: waiters on streams (jobs) wake on it."""
         self.jobs = JobStore(self.journal, self.tenant)
         self.render_jobs = JobDriver(self.jobs, self.deployments.get("renderer"))
+        self.catalogs = Catalogs.of(self.journal, self.tenant)
         self.started_at = time.time()
         self.keys = KeyRing(self.journal, settings.key_refresh_s)
         self.limiter = RateLimiter(
@@ -78,8 +82,8 @@ class Gateway:
         self._secret: bytes | None = None
 
     def for_tenant(self, tenant: str) -> Gateway:
-        """This gateway as ``tenant`` sees it (one view per tenant, kept: catalogs and job
-        drivers are cached per view)."""
+        """This gateway as ``tenant`` sees it (one view per tenant, kept: the view holds the
+        tenant's catalogs, job store and job driver)."""
         view = self._views.get(tenant)
         if view is not None:
             return view
@@ -90,6 +94,7 @@ class Gateway:
                 view.tenant = tenant
                 view.jobs = JobStore(self.journal, tenant)
                 view.render_jobs = JobDriver(view.jobs, self.deployments.get("renderer"))
+                view.catalogs = Catalogs.of(self.journal, tenant)
                 self._views[tenant] = view
             return view
 
@@ -127,13 +132,19 @@ class Gateway:
             kind, self.tenant, entity_id, "execute", command, if_match, key, metadata
         )
 
-    async def avatar(self, avatar_id: str) -> dict[str, Any]:
-        """Current view of an avatar, creating (and recording) it on first use."""
-        view: dict[str, Any] = await self.directory.call("avatar", self.tenant, avatar_id, "view")
-        if view["version"] == 0:
-            result = await self.command("avatar", avatar_id, Touch())
-            view = {"version": result["version"], "state": result["state"]}
+    async def avatar(self, avatar_id: str, idempotency_key: str | None = None) -> dict[str, Any]:
+        """The one read of an avatar: its entity's current view (``version`` 0 and the initial
+        state for an avatar never recorded; a read records nothing). With ``idempotency_key``,
+        also ``recalled``: the result of the command recorded under that key, if any."""
+        view: dict[str, Any] = await self.directory.call(
+            "avatar", self.tenant, avatar_id, "view", idempotency_key
+        )
         return view
+
+    async def create_avatar(self, avatar_id: str) -> dict[str, Any]:
+        """Record the avatar if it never was (``AvatarCreated``; nothing when it exists): a
+        write, for routes that must point at a recorded avatar (a new session)."""
+        return await self.command("avatar", avatar_id, Touch())
 
     async def session(self, session_id: str) -> dict[str, Any]:
         """Current view of a session; 404 when it never existed (no actor is created for that)."""
@@ -188,19 +199,11 @@ class Gateway:
         return {"version": state.version, "state": state.model_dump(mode="json")}
 
 
-_current: Gateway | None = None
-
-
-def install(gateway: Gateway) -> None:
-    """Make ``gateway`` the one routes use in this process (set by the ingress replica).
-
-    A module-level slot rather than ``app.state``: Serve runs its own copy of the FastAPI app.
-    """
-    global _current  # noqa: PLW0603 - one gateway per replica process
-    _current = gateway
-
-
-def current() -> Gateway:
-    if _current is None:
-        raise RuntimeError("no Gateway installed in this process (is the ingress running?)")
-    return _current
+def gateway_of(conn: HTTPConnection | Scope) -> Gateway:
+    """The replica's one Gateway, held by the app that serves the request (``app.state``, set by
+    :func:`serve_app.app.create_app`); from a route's connection or a middleware's scope."""
+    app = conn.app if isinstance(conn, HTTPConnection) else conn.get("app")
+    found = getattr(getattr(app, "state", None), "gateway", None)
+    if found is None:
+        raise RuntimeError("the app serving this request holds no Gateway (see create_app)")
+    return cast("Gateway", found)

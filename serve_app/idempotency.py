@@ -30,8 +30,8 @@ from events.errors import VersionConflict
 from events.idempotency import RequestAbandoned, RequestCompleted, RequestStarted
 from events.journal import Journal
 from events.types import NO_STREAM
-from serve_app import gateway
 from serve_app.errors import error_body
+from serve_app.gateway import gateway_of
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class IdempotencyMiddleware:
         if not key or len(key) > MAX_KEY:
             await _json(send, 422, "validation_error", f"{HEADER} must be 1-{MAX_KEY} characters")
             return
-        gw = gateway.current()
+        gw = gateway_of(scope)
         principal = scope.get("state", {}).get("principal")
         tenant = getattr(principal, "tenant", gw.settings.tenant)
         stream = stream_of(tenant, key)

@@ -3,7 +3,8 @@
 The ingress calls it through a ``DeploymentHandle``. Work runs in threads (skia and ffmpeg
 release the GIL for most of it), so a replica's event loop keeps answering Serve's health and
 metrics calls while it renders. Expected failures come back as data
-(``{"error": {"status", "code", "message"}}``) rather than exceptions across the handle.
+(``{"error": {"code", "message", ...}}``, see :class:`~serve_app.errors.Failure`) rather than
+exceptions across the handle.
 
 ``autoscaling_config`` and ``num_cpus`` are set from :class:`~serve_app.settings.Settings` in
 :func:`serve_app.app.build_app`; the values below are the same defaults, for ``ray_config.yaml``
@@ -31,12 +32,12 @@ from assets import StorageQuotaExceeded
 from events.avatar import AvatarState
 from events.journal import Journal
 from media.face.errors import FaceError
-from serve_app.errors import status_of
+from serve_app.errors import Failure
 from serve_app.metrics import RenderStats
 from serve_app.rendering.jobs import JobStore
 from serve_app.rendering.models import FrameRequest, SequenceRequest
 from serve_app.rendering.outputs import open_output_store
-from serve_app.rendering.work import RenderFailure, RenderWorker
+from serve_app.rendering.work import RenderWorker
 from serve_app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Renderer:
             content, mime = await self._timed(
                 asyncio.to_thread(self.worker(tenant).frame, req, avatar), lambda _: 1
             )
-        except (RenderFailure, FaceError) as e:  # declared refusals; anything else is a bug
+        except (Failure, FaceError) as e:  # declared refusals; anything else is a bug
             return {"error": _error(e)}
         return {"content": content, "mime": mime}
 
@@ -106,7 +107,7 @@ class Renderer:
         except asyncio.CancelledError:
             stop.set()
             raise
-        except (RenderFailure, FaceError, StorageQuotaExceeded) as e:  # declared refusals
+        except (Failure, FaceError, StorageQuotaExceeded) as e:  # declared refusals
             return {"error": _error(e)}
 
     async def run_job(
@@ -118,7 +119,7 @@ class Renderer:
                 asyncio.to_thread(self.worker(tenant).run_job, job_id, attempt),
                 lambda job: _frames(job.get("result") or {}),
             )
-        except RenderFailure as e:
+        except Failure as e:
             return {"error": e.to_json()}
 
     async def stats(self) -> dict[str, Any]:
@@ -171,11 +172,10 @@ class _GaveUp(Exception):
     """Raised in the drawing thread of a render its caller cancelled."""
 
 
-def _error(e: RenderFailure | FaceError | StorageQuotaExceeded) -> dict[str, Any]:
-    """A refusal as the ingress answers it (a picture the rig cannot draw is a 422; an output
-    the tenant has no room left for, a 507)."""
-    if isinstance(e, RenderFailure):
+def _error(e: Failure | FaceError | StorageQuotaExceeded) -> dict[str, Any]:
+    """A refusal as data (a picture the rig cannot draw is a ``validation_error``; an output
+    the tenant has no room left for, its ``storage_quota``)."""
+    if isinstance(e, Failure):
         return e.to_json()
-    if isinstance(e, StorageQuotaExceeded):
-        return {"status": status_of(e.code), "code": e.code, "message": str(e)}
-    return {"status": 422, "code": "validation_error", "message": str(e)}
+    code = e.code if isinstance(e, StorageQuotaExceeded) else "validation_error"
+    return Failure(code, str(e)).to_json()

@@ -33,12 +33,11 @@ from actors.commands import AvatarCommand, SessionCommand
 from actors.errors import EntityError
 from actors.naming import Kind, check_id
 from events.errors import JournalError
-from serve_app import gateway
-from serve_app.auth.edge import principal_of
 from serve_app.errors import ApiError
 from serve_app.gateway import Gateway
 from serve_app.http import MAX_INT
 from serve_app.rendering.jobs import progress_frame
+from serve_app.routes.deps import get_gateway
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +79,7 @@ class FrameSocket:
 
 
 def _gateway(ws: WebSocket) -> Gateway:
-    return gateway.current().for_tenant(principal_of(ws).tenant)
+    return get_gateway(ws)
 
 
 def event_frame(stream: str, event: dict[str, Any]) -> dict[str, Any]:

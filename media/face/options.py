@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The picture vocabulary and bounds are the event core's (a ConfigSet event validates them).
-from events.catalog import MAX_SIZE, MIN_SIZE, QUALITIES, SHADINGS, Quality, Shading
+from events.picture import MAX_SIZE, MIN_SIZE, QUALITIES, SHADINGS, Quality, Shading
 from media.face.errors import InvalidOption, InvalidSize
 
 __all__ = ["MAX_SIZE", "MIN_SIZE", "QUALITIES", "SHADINGS", "Quality", "RenderOptions", "Shading"]

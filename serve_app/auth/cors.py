@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from serve_app import gateway
+from serve_app.gateway import gateway_of
 
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 HEADERS = ["Authorization", "X-API-Key", "Content-Type", "If-Match", "Idempotency-Key"]
@@ -25,7 +25,7 @@ class Cors:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._inner is None:
-            settings = gateway.current().settings
+            settings = gateway_of(scope).settings
             if not settings.cors_origins:
                 self._inner = self.app
             else:

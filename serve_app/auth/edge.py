@@ -20,7 +20,6 @@ from urllib.parse import parse_qs
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serve_app import gateway
 from serve_app.auth.revocation import serve_while_valid
 from serve_app.auth.tokens import (
     TOKEN_PREFIX,
@@ -31,7 +30,7 @@ from serve_app.auth.tokens import (
     read_token,
 )
 from serve_app.errors import error_body
-from serve_app.gateway import Gateway
+from serve_app.gateway import Gateway, gateway_of
 from serve_app.http import API_PREFIX
 from serve_app.limits import bucket_of
 
@@ -63,7 +62,7 @@ def principal_of(conn: HTTPConnection) -> Principal:
     found = conn.scope.get("state", {}).get("principal")
     if isinstance(found, Principal):
         return found
-    return Principal(gateway.current().settings.tenant)
+    return Principal(gateway_of(conn).settings.tenant)
 
 
 def is_open(path: str, docs_public: bool) -> bool:
@@ -79,7 +78,7 @@ class AuthMiddleware:
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        gw = gateway.current()
+        gw = gateway_of(scope)
         settings = gw.settings
         path: str = scope["path"]
         if settings.auth == "none" or is_open(path, settings.docs_public):
@@ -114,7 +113,7 @@ class AuthMiddleware:
 
 
 async def authenticate(scope: Scope) -> Principal:
-    gw = gateway.current()
+    gw = gateway_of(scope)
     credential = _credential(scope)
     if credential is None:
         raise Refused(401, "unauthorized", "an API key is required (Authorization: Bearer)")

@@ -32,10 +32,12 @@ from events.records import RecordedEvent
 from media.speech import SpeechError, synthesize
 from media.video import PcmAudio
 from serve_app.auth.keys import KeyRing
+from serve_app.errors import Failure
 from serve_app.live import ice
 from serve_app.live.stream import BadOffer, LiveOptions, LiveStream
+from serve_app.rendering.audio import stored_wav
 from serve_app.rendering.outputs import AssetOutputs, open_output_store
-from serve_app.rendering.work import session_seed, stored_wav
+from serve_app.rendering.timelines import session_seed
 from serve_app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -127,7 +129,7 @@ class Live:
         if old is not None:
             await old.end("replaced by a new offer")
         if len(self.streams) >= self.settings.live_max_streams_per_replica:
-            return _error(503, "live_capacity", "this replica holds all the live streams it can")
+            return _error("live_capacity", "this replica holds all the live streams it can")
         stream = LiveStream(
             session_id=session_id,
             avatar_id=avatar_id,
@@ -145,7 +147,7 @@ class Live:
         try:
             answer = await stream.answer(sdp)
         except BadOffer as e:
-            return _error(422, "invalid_sdp", str(e))
+            return _error("invalid_sdp", str(e))
         self.streams[key] = stream
         if owner is None:
             self.owners.pop(key, None)
@@ -242,8 +244,9 @@ class Live:
         self.executor.shutdown(wait=False)
 
 
-def _error(status: int, code: str, message: str) -> dict[str, Any]:
-    return {"error": {"status": status, "code": code, "message": message}}
+def _error(code: str, message: str) -> dict[str, Any]:
+    """A refusal as data (its status is the edge's table's)."""
+    return {"error": Failure(code, message).to_json()}
 
 
 def _replica_tag() -> str | None:

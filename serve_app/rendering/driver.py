@@ -95,7 +95,7 @@ class JobDriver:
     async def _drive(self, job_id: str, attempt: int) -> None:
         work = self.jobs.attempt(job_id, attempt)
         if self.renderer is None:
-            await self._fail(job_id, attempt, 503, "unavailable", "no renderer deployment")
+            await self._fail(job_id, attempt, "unavailable", "no renderer deployment")
             return
         call = asyncio.ensure_future(
             self.renderer.run_job.remote(job_id, attempt, self.jobs.tenant)
@@ -124,12 +124,12 @@ class JobDriver:
                 self.start(job_id, claimed.attempts)
         except Exception as e:
             log.exception("render job %s failed in the renderer", job_id)
-            await self._fail(job_id, attempt, 500, "render_failed", f"{type(e).__name__}: {e}")
+            await self._fail(job_id, attempt, "render_failed", f"{type(e).__name__}: {e}")
 
-    async def _fail(self, job_id: str, attempt: int, status: int, code: str, message: str) -> None:
+    async def _fail(self, job_id: str, attempt: int, code: str, message: str) -> None:
         work = self.jobs.attempt(job_id, attempt)
         with contextlib.suppress(ClaimLost):  # finished after all, or someone else owns it now
-            await asyncio.to_thread(work.fail, status, code, message)
+            await asyncio.to_thread(work.fail, code, message)
             prometheus.render_job("failed", code)
 
     async def rescue(self, job: JobState) -> bool:

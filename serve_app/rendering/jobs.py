@@ -43,6 +43,7 @@ from events.jobs import (
     TERMINAL,
     JobClaimed,
     JobError,
+    JobFacts,
     JobFailed,
     JobFinished,
     JobHeartbeat,
@@ -59,6 +60,7 @@ from events.jobs import (
 from events.journal import Journal
 from events.replay import load_state, save_snapshot
 from events.types import ANY, NO_STREAM
+from serve_app.errors import status_of
 from serve_app.schemas.jobs import JobView
 
 log = logging.getLogger(__name__)
@@ -125,11 +127,15 @@ def is_orphaned(job: JobState, now: float, stale_after_s: float = STALE_AFTER_S)
     )
 
 
+def job_error(code: str, message: str) -> JobError:
+    """A failure as a job records it: the code, and the status the edge's table gives it
+    (stored with the event, as clients read it from the job)."""
+    return JobError(status=status_of(code), code=code, message=message[:10_000])
+
+
 def abandoned_error(job: JobState) -> JobError:
-    return JobError(
-        status=500,
-        code="render_abandoned",
-        message=f"the job's workers stopped {job.attempts} times; giving up",
+    return job_error(
+        "render_abandoned", f"the job's workers stopped {job.attempts} times; giving up"
     )
 
 
@@ -151,11 +157,8 @@ def decide_take_over(
 def job_view(job: JobState) -> dict[str, Any]:
     """What clients see of a job (``GET /jobs/{id}``, job and session streams): a
     :class:`JobView`, the one definition the Python client reads too."""
-    fields = {name: getattr(job, name) for name in _JOB_FIELDS}
+    fields = {name: getattr(job, name) for name in JobFacts.model_fields}
     return JobView(**fields).model_dump(mode="json", exclude={"url", "stream"})
-
-
-_JOB_FIELDS = [name for name in JobView.model_fields if name not in ("url", "stream")]
 
 
 def progress_frame(job: JobState) -> dict[str, Any]:
@@ -445,6 +448,5 @@ class JobAttempt:
     def finish(self, result: dict[str, Any]) -> JobState:
         return self.record(JobFinished(result=result))
 
-    def fail(self, status: int, code: str, message: str) -> JobState:
-        error = JobError(status=status, code=code, message=message[:10_000])
-        return self.record(JobFailed(error=error))
+    def fail(self, code: str, message: str) -> JobState:
+        return self.record(JobFailed(error=job_error(code, message)))

@@ -21,7 +21,8 @@ from events.avatar import (
     Traits,
     TransitionMs,
 )
-from events.catalog import Quality, RenderConfig, Shading, split_resolution
+from events.picture import Quality, Shading, split_resolution
+from events.render_config import RenderConfig
 from events.speech import MAX_TEXT_CHARS
 from media.animation import CHANNELS
 from media.face import MAX_SIZE, MIN_SIZE

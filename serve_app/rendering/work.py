@@ -1,13 +1,13 @@
-"""The render worker: plain Python (no Ray) that turns validated specs into images and videos.
+"""The render worker: plain Python (no Ray) that draws frames, encodes and stores videos, and
+runs render jobs to their end.
 
 The Renderer deployment (``serve_app/renderer.py``) runs one per replica, in threads; a unit
-test drives it directly with the memory journal. Expected failures (unknown session, empty
-event range, bad voice) are :class:`RenderFailure` with an HTTP status; the deployment returns
-them as data rather than raising across the handle.
-
-A session replay reads only the journal: the avatar's state folded up to the session's start
-version, then the avatar's events inside the session window at their recorded times; the
-session's own events give the window and the markers/transcript timing in the result.
+test drives it directly with the memory journal. What to draw comes from
+:mod:`~serve_app.rendering.frames` and :mod:`~serve_app.rendering.timelines`, the sound from
+:mod:`~serve_app.rendering.audio`. Expected failures (unknown session, empty event range, bad
+voice) are :class:`~serve_app.rendering.errors.RenderFailure` with a stable code (the edge maps
+it to an HTTP status); the deployment returns them as data rather than raising across the
+handle. Anything else is a bug: a job records it as ``render_failed`` and the log explains.
 """
 
 from __future__ import annotations
@@ -16,187 +16,44 @@ import logging
 import tempfile
 import threading
 import time
-import wave
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from assets import StorageQuotaExceeded, look_of
-from events.avatar import (
-    AnimationTriggered,
-    AvatarState,
-    EmotionSet,
-    SpeechStarted,
-    StatePatched,
-    avatar_folder,
-)
-from events.catalog import Shading
+from assets import StorageQuotaExceeded
+from events.avatar import AvatarState
 from events.journal import Journal
-from events.replay import load_state
-from events.session import MarkerAdded, SessionState, TranscriptLine, session_folder
-from media.animation import Cue, FaceParams, Timeline, natural_end_ms, still, timeline_from_records
-from media.animation.params import clamp, vector
+from events.picture import Shading
+from events.session import MarkerAdded, TranscriptLine
+from media.animation import Timeline
 from media.face import PIXEL_FORMAT, FaceRig, RenderOptions
-from media.speech import SpeechError, synthesize
 from media.video import MIME, PcmAudio, encode_image, render_timeline, speech_audio
-from serve_app.errors import status_of
+from serve_app.rendering.audio import recorded_audio
+from serve_app.rendering.errors import RenderFailure
+from serve_app.rendering.frames import frame_params, frame_state, options_of
 from serve_app.rendering.jobs import ClaimLost, JobStore, job_view
 from serve_app.rendering.models import (
-    FaceOverrides,
     FrameRequest,
-    Picture,
     ReplayRequest,
     SequenceRequest,
     VideoOptions,
 )
 from serve_app.rendering.outputs import OutputStore
+from serve_app.rendering.timelines import (
+    StreamOf,
+    events_timeline,
+    sequence_timeline,
+    session_seed,
+    session_timeline,
+)
 
 Progress = Callable[[int, int | None], None]
-StreamOf = Callable[[str, str], str]
-"""``stream_of(kind, entity_id)`` -> the journal stream id (the tenant is bound in)."""
-
 _RIG_CACHE = 8
 PROGRESS_EVERY_S = 1.0
 """Progress is recorded (an event in the job's stream) at most this often, plus the last frame."""
 
 log = logging.getLogger(__name__)
-
-
-class RenderFailure(Exception):
-    """An expected failure with its HTTP status and stable code."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-    def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "code": self.code, "message": self.message}
-
-
-def options_of(
-    picture: Picture, model_id: str | None, configured: Callable[[], Shading]
-) -> RenderOptions:
-    """Drawing options. Shading: the request's, else the avatar's model's look, else the
-    service configuration's (the default ``classic`` rig draws with the configured shading);
-    ``configured`` reads the config stream, so it is asked only when it decides."""
-    shading = picture.shading or look_of(model_id).shading or configured()
-    return RenderOptions(
-        picture.width, picture.height, shading, picture.quality, picture.antialiasing
-    )
-
-
-def frame_state(state: AvatarState, overrides: FaceOverrides) -> AvatarState:
-    """``state`` with the request's appearance, emotion and face fields applied."""
-    update: dict[str, Any] = {}
-    if overrides.traits is not None:
-        update["traits"] = overrides.traits
-    if overrides.emotion is not None or overrides.intensity is not None:
-        update["emotion"] = state.emotion.model_copy(
-            update={
-                k: v
-                for k, v in (("emotion", overrides.emotion), ("intensity", overrides.intensity))
-                if v is not None
-            }
-        )
-    if overrides.state is not None:
-        update["face"] = state.face.model_copy(update=overrides.state.changes())
-    return state.model_copy(update=update) if update else state
-
-
-def frame_params(state: AvatarState, parameters: dict[str, float] | None) -> FaceParams:
-    """The still face of ``state``, plus explicit blendshape/pose values (then clamped)."""
-    face = still(state)
-    if not parameters:
-        return face
-    return FaceParams.from_row(clamp(face.to_row() + vector(parameters)))
-
-
-def session_seed(session_id: str) -> int:
-    """A replay's idle-motion seed, fixed per session so that replays are identical."""
-    return zlib.crc32(session_id.encode())
-
-
-def sequence_timeline(
-    req: SequenceRequest, initial: AvatarState
-) -> tuple[Timeline, dict[str, PcmAudio]]:
-    """The timeline of a sequence request; speech is synthesised here (espeak-ng)."""
-    if req.traits is not None:
-        initial = initial.model_copy(update={"traits": req.traits})
-    cues: list[Cue] = []
-    clips: dict[str, PcmAudio] = {}
-    for i, s in enumerate(req.speech_cues()):
-        try:
-            spoken = synthesize(s.text, s.voice, rate=s.rate, pitch=s.pitch)
-        except SpeechError as e:
-            raise RenderFailure(422, "speech_failed", f"speech {i}: {e}") from e
-        uid = f"u{i}"
-        clips[uid] = PcmAudio(spoken.pcm.astype(np.int16), spoken.sample_rate)
-        event = SpeechStarted(
-            utterance_id=uid,
-            text=s.text,
-            voice_id=s.voice,
-            duration_ms=spoken.duration_ms,
-            track=spoken.track,
-        )
-        cues.append(Cue(s.at_ms, event))
-    for em in req.emotions:
-        ev = EmotionSet(emotion=em.emotion, intensity=em.intensity, transition_ms=em.transition_ms)
-        cues.append(Cue(em.at_ms, ev))
-    for a in req.animations:
-        anim = AnimationTriggered(
-            name=a.animation, loop=a.loop, duration_ms=a.duration_ms, intensity=a.intensity
-        )
-        cues.append(Cue(a.at_ms, anim))
-    for st in req.states:
-        cues.append(Cue(st.at_ms, StatePatched(patch=st.state)))
-    duration = req.duration_ms or max(1000.0, natural_end_ms(cues))
-    return Timeline.of(initial, cues, duration), clips
-
-
-AudioFinder = Callable[[str], Path | None]
-"""``find(asset_id)`` -> the stored file of an audio asset, or ``None``."""
-
-
-def stored_wav(path: Path) -> PcmAudio | None:
-    """A 16-bit PCM WAV file as audio; ``None`` when it is anything else."""
-    try:
-        with wave.open(str(path), "rb") as w:
-            if w.getsampwidth() != 2:
-                return None
-            samples = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.int16)
-            channels, rate = w.getnchannels(), w.getframerate()
-    except (OSError, wave.Error, EOFError):
-        return None
-    return PcmAudio(samples.reshape(-1, channels) if channels > 1 else samples, rate)
-
-
-def recorded_audio(timeline: Timeline, find: AudioFinder | None = None) -> dict[str, PcmAudio]:
-    """Audio of the recorded utterances: the WAV that speak stored (``audio_asset_id``), so a
-    replay sounds exactly as the session did; otherwise spoken again from text and voice.
-
-    The lip-sync track comes from the event, so pictures never depend on this; spoken again,
-    the audio may differ by a few samples between runs (espeak-ng), which nobody hears.
-    """
-    clips: dict[str, PcmAudio] = {}
-    for c in timeline.cues:
-        ev = c.event
-        if not isinstance(ev, SpeechStarted) or ev.utterance_id in clips:
-            continue
-        path = find(ev.audio_asset_id) if find and ev.audio_asset_id else None
-        stored = stored_wav(path) if path is not None else None
-        if stored is not None:
-            clips[ev.utterance_id] = stored
-            continue
-        try:
-            spoken = synthesize(ev.text, ev.voice_id)
-        except SpeechError:
-            continue  # a voice no longer installed: the video stays silent there
-        clips[ev.utterance_id] = PcmAudio(spoken.pcm.astype(np.int16), spoken.sample_rate)
-    return clips
 
 
 class RenderWorker:
@@ -261,36 +118,25 @@ class RenderWorker:
         """Render a sequence request (a timeline, or a range of the avatar's events)."""
         if req.events is not None:
             assert req.avatar_id is not None  # checked by the model
-            timeline = self.events_timeline(
-                req.avatar_id, req.events.from_version, req.events.to_version
+            timeline = events_timeline(
+                self.journal,
+                self.stream_of,
+                req.avatar_id,
+                req.events.from_version,
+                req.events.to_version,
             )
             clips = recorded_audio(timeline, self._find_audio)
         else:
             timeline, clips = sequence_timeline(req, initial or AvatarState())
         return self._video(timeline, clips, req, req.seed, f"sequence.{req.format}", progress)
 
-    def events_timeline(
-        self, avatar_id: str, from_version: int, to_version: int | None
-    ) -> Timeline:
-        stream = self.stream_of("avatar", avatar_id)
-        highest = self.journal.highest_version(stream)
-        if highest == 0:
-            raise RenderFailure(404, "avatar_not_found", f"avatar {avatar_id!r} not found")
-        if from_version > highest or (to_version is not None and to_version < from_version):
-            raise RenderFailure(
-                422,
-                "validation_error",
-                f"no events in {from_version}..{to_version} (highest {highest})",
-            )
-        before = load_state(self.journal, stream, avatar_folder, version=from_version - 1)
-        records = self.journal.read(stream, from_version, to_version)
-        return timeline_from_records(before, records, records[0].recorded_at)
-
     def replay(
         self, session_id: str, opts: ReplayRequest, progress: Progress | None = None
     ) -> dict[str, Any]:
         """A session's video, rebuilt from the journal alone."""
-        timeline, session, session_records = self.session_timeline(session_id)
+        timeline, session, session_records = session_timeline(
+            self.journal, self.stream_of, session_id
+        )
         seed = session_seed(session_id) if opts.seed is None else opts.seed
         result = self._video(
             timeline,
@@ -318,24 +164,6 @@ class RenderWorker:
             if isinstance(r.event, TranscriptLine)
         ]
         return result
-
-    def session_timeline(self, session_id: str) -> tuple[Timeline, SessionState, list[Any]]:
-        s_stream = self.stream_of("session", session_id)
-        session_records = self.journal.read(s_stream)
-        if not session_records:
-            raise RenderFailure(404, "session_not_found", f"session {session_id!r} not found")
-        session = session_folder.fold(session_folder.initial(), session_records)
-        if session.started_at is None:
-            raise RenderFailure(409, "session_not_started", f"session {session_id!r} never started")
-        a_stream = self.stream_of("avatar", session.avatar_id)
-        before = load_state(
-            self.journal, a_stream, avatar_folder, version=session.avatar_version_start
-        )
-        records = self.journal.read(
-            a_stream, session.avatar_version_start + 1, session.avatar_version_end
-        )
-        timeline = timeline_from_records(before, records, session.started_at, session.ended_at)
-        return timeline, session, session_records
 
     def _video(
         self,
@@ -391,7 +219,7 @@ class RenderWorker:
         """
         job = self.jobs.get(job_id)
         if job is None:
-            raise RenderFailure(404, "job_not_found", f"job {job_id!r} not found")
+            raise RenderFailure("job_not_found", f"job {job_id!r} not found")
         work = self.jobs.attempt(job_id, attempt)
         try:
             job = work.start()
@@ -418,14 +246,14 @@ class RenderWorker:
                     state = None if initial is None else AvatarState.model_validate(initial)
                     result = self.sequence(req, state, progress)
             except RenderFailure as e:
-                return job_view(work.fail(e.status, e.code, e.message))
+                return job_view(work.fail(e.code, e.message))
             except StorageQuotaExceeded as e:  # the tenant filled its quota while we drew
-                return job_view(work.fail(status_of(e.code), e.code, str(e)))
+                return job_view(work.fail(e.code, str(e)))
             except ClaimLost:
                 raise
             except Exception as e:  # a bug or a broken tool: the job records it, the log explains
                 log.exception("render job %s failed", job_id)
-                return job_view(work.fail(500, "render_failed", f"{type(e).__name__}: {e}"))
+                return job_view(work.fail("render_failed", f"{type(e).__name__}: {e}"))
             return job_view(work.finish(result))
         except ClaimLost as e:
             log.warning("render job %s: %s; leaving it to its new owner", job_id, e)

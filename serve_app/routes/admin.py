@@ -8,15 +8,14 @@ import hashlib
 import hmac
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from actors.naming import ID_PATTERN
 from events.keys import KeyRecord
-from serve_app import gateway
 from serve_app.auth.keys import issue_key, list_keys, revoke_key
 from serve_app.errors import ApiError
-from serve_app.gateway import Gateway
+from serve_app.gateway import Gateway, gateway_of
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -28,10 +27,11 @@ def _digest(text: str) -> bytes:
 
 
 def admin_gateway(
+    request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header(alias="X-API-Key")] = None,
 ) -> Gateway:
-    gw = gateway.current()
+    gw = gateway_of(request)
     expected = gw.settings.admin_key
     given = x_api_key or (authorization or "").removeprefix("Bearer ").strip()
     if not expected or not given or not hmac.compare_digest(_digest(given), _digest(expected)):

@@ -17,8 +17,7 @@ from actors.commands import Customize
 from actors.naming import ID_PATTERN
 from actors.traits import merge_traits
 from events.avatar import Traits
-from events.catalog import Preset
-from serve_app.catalog import catalogs
+from events.presets import Preset
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX, IdempotencyKey, IfMatch, parse_if_match, set_version
 from serve_app.routes.deps import GatewayDep
@@ -38,20 +37,20 @@ PresetId = Annotated[str, Path(pattern=ID_PATTERN, description="A preset's id.")
 
 def _view(gw: Gateway, preset: Preset) -> PresetView:
     return PresetView(
-        **preset.model_dump(), builtin=catalogs(gw).presets.is_builtin(preset.preset_id)
+        **preset.model_dump(), builtin=gw.catalogs.presets.is_builtin(preset.preset_id)
     )
 
 
 @router.get("/presets", response_model=PresetList, summary="List the presets")
 async def list_presets(gw: GatewayDep) -> PresetList:
-    found, version = await asyncio.to_thread(catalogs(gw).presets.listing)
+    found, version = await asyncio.to_thread(gw.catalogs.presets.listing)
     views = [_view(gw, p) for p in found.values()]
     return PresetList(presets=views, count=len(views), version=version)
 
 
 @router.get("/presets/{preset_id}", response_model=PresetView, summary="One preset")
 async def get_preset(preset_id: PresetId, gw: GatewayDep) -> PresetView:
-    return _view(gw, await asyncio.to_thread(catalogs(gw).presets.get, preset_id))
+    return _view(gw, await asyncio.to_thread(gw.catalogs.presets.get, preset_id))
 
 
 @router.post(
@@ -63,7 +62,7 @@ async def get_preset(preset_id: PresetId, gw: GatewayDep) -> PresetView:
 async def create_preset(body: PresetCreate, gw: GatewayDep, response: Response) -> PresetView:
     traits = merge_traits(Traits(), body.traits)
     preset = await asyncio.to_thread(
-        catalogs(gw).presets.create,
+        gw.catalogs.presets.create,
         body.preset_id,
         body.name or body.preset_id,
         body.description,
@@ -79,7 +78,7 @@ async def create_preset(body: PresetCreate, gw: GatewayDep, response: Response) 
     summary="Change a preset's name, description or some traits",
 )
 async def patch_preset(preset_id: PresetId, body: PresetPatch, gw: GatewayDep) -> PresetView:
-    presets = catalogs(gw).presets
+    presets = gw.catalogs.presets
     preset = await asyncio.to_thread(
         lambda: presets.update(
             preset_id, name=body.name, description=body.description, traits=body.traits
@@ -94,7 +93,7 @@ async def patch_preset(preset_id: PresetId, body: PresetPatch, gw: GatewayDep) -
     summary="Delete a preset (built-ins too; recorded, so it stays deleted)",
 )
 async def delete_preset(preset_id: PresetId, gw: GatewayDep) -> Response:
-    await asyncio.to_thread(catalogs(gw).presets.delete, preset_id)
+    await asyncio.to_thread(gw.catalogs.presets.delete, preset_id)
     return Response(status_code=204)
 
 
@@ -112,7 +111,7 @@ async def customize(
 ) -> CustomizeView:
     preset = None
     if body.preset_id is not None:
-        preset = await asyncio.to_thread(catalogs(gw).presets.get, body.preset_id)
+        preset = await asyncio.to_thread(gw.catalogs.presets.get, body.preset_id)
     if body.avatar_id is None:
         base = Traits() if preset is None else preset.traits
         return CustomizeView(

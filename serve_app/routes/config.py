@@ -10,10 +10,7 @@ import asyncio
 
 from fastapi import APIRouter, Response
 
-from events.catalog import (
-    ConfigState,
-)
-from serve_app.catalog import catalogs
+from events.render_config import ConfigState
 from serve_app.http import set_version
 from serve_app.routes.deps import GatewayDep
 from serve_app.schemas.config import ConfigUpdate, ConfigView
@@ -34,7 +31,7 @@ def _view(state: ConfigState, response: Response) -> ConfigView:
 
 @router.get("/config", response_model=ConfigView, summary="The render configuration")
 async def get_config(gw: GatewayDep, response: Response) -> ConfigView:
-    return _view(await asyncio.to_thread(catalogs(gw).config.get), response)
+    return _view(await asyncio.to_thread(gw.catalogs.config.get), response)
 
 
 @router.put(
@@ -44,4 +41,4 @@ async def get_config(gw: GatewayDep, response: Response) -> ConfigView:
 )
 async def put_config(body: ConfigUpdate, gw: GatewayDep, response: Response) -> ConfigView:
     changes = body.model_dump(exclude_none=True)
-    return _view(await asyncio.to_thread(catalogs(gw).config.update, changes), response)
+    return _view(await asyncio.to_thread(gw.catalogs.config.update, changes), response)

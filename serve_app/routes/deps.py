@@ -8,14 +8,13 @@ from fastapi import Depends, Path
 from starlette.requests import HTTPConnection
 
 from actors.naming import ID_PATTERN
-from serve_app import gateway
 from serve_app.auth.edge import principal_of
-from serve_app.gateway import Gateway
+from serve_app.gateway import Gateway, gateway_of
 
 
 def get_gateway(conn: HTTPConnection) -> Gateway:
     """The gateway as the request's tenant (from its key or token) sees it."""
-    return gateway.current().for_tenant(principal_of(conn).tenant)
+    return gateway_of(conn).for_tenant(principal_of(conn).tenant)
 
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]

@@ -20,7 +20,7 @@ from assets import look_of
 from events.catalog import MAX_FPS, MAX_SIZE, MIN_FPS, MIN_SIZE, Quality, Shading
 from serve_app.auth.edge import principal_of
 from serve_app.catalog import render_config
-from serve_app.errors import ApiError
+from serve_app.errors import ApiError, Failure
 from serve_app.gateway import Gateway
 from serve_app.live.deployment import live_key
 from serve_app.quotas import over_quota
@@ -146,10 +146,9 @@ async def start_live(
     except BaseException:
         await _registry("unreserve", key)
         raise
-    err = out.get("error")
-    if err is not None:
+    if out.get("error") is not None:
         await _registry("unreserve", key)
-        raise ApiError(err["status"], err["code"], err["message"])
+    Failure.raise_for(out)
     return LiveAnswer(sdp=out["sdp"], session_id=session_id, status=out["status"])
 
 
@@ -187,7 +186,7 @@ async def _offer(
             owner,
         )
         err = out.get("error")
-        if err is None or err["status"] != 503:
+        if err is None or err["code"] != "live_capacity":
             break
     return out
 

@@ -21,11 +21,9 @@ from ray.serve.handle import DeploymentHandle
 from actors.commands import TakeSnapshot
 from assets import AssetNotFound, UnsafeName
 from events.errors import JournalError
-from serve_app import gateway
-from serve_app.auth.edge import principal_of
 from serve_app.catalog import render_config
 from serve_app.downloads import asset_response
-from serve_app.errors import ApiError, not_found
+from serve_app.errors import ApiError, Failure, not_found
 from serve_app.gateway import Gateway
 from serve_app.http import API_PREFIX, set_version
 from serve_app.quotas import STORAGE_FULL, create_render_job, require_room
@@ -38,7 +36,7 @@ from serve_app.rendering.models import (
     with_config,
 )
 from serve_app.rendering.outputs import AssetOutputs, open_output_store
-from serve_app.routes.deps import AvatarId, GatewayDep, SessionId
+from serve_app.routes.deps import AvatarId, GatewayDep, SessionId, get_gateway
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +58,9 @@ def _renderer(gw: Gateway) -> DeploymentHandle[Any]:
     return handle
 
 
-def _raise_for(out: dict[str, Any]) -> None:
-    err = out.get("error")
-    if err is not None:
-        raise ApiError(err["status"], err["code"], err["message"])
-
-
 async def _existing_avatar(gw: Gateway, avatar_id: str) -> dict[str, Any]:
-    """The current view of an avatar that exists; 404 otherwise (renders never record one).
-
-    One call to the avatar's entity (no journal read first): renders are latency-bound.
-    """
-    view: dict[str, Any] = await gw.directory.call("avatar", gw.tenant, avatar_id, "view")
+    """The current view of an avatar that exists; 404 otherwise (renders never record one)."""
+    view = await gw.avatar(avatar_id)
     if view["version"] == 0:
         raise not_found("avatar", avatar_id)
     return view
@@ -85,7 +74,7 @@ async def _render_frame(gw: Gateway, req: FrameRequest) -> Response:
         view = await _existing_avatar(gw, req.avatar_id)
         state, version = view["state"], view["version"]
     out = await _renderer(gw).frame.remote(req.model_dump(mode="json"), state, gw.tenant)
-    _raise_for(out)
+    Failure.raise_for(out)
     headers = {"Cache-Control": "no-store"}
     if version is not None:
         headers["X-Avatar-Version"] = str(version)
@@ -157,7 +146,7 @@ async def render_sequence(body: SequenceRequest, gw: GatewayDep, request: Reques
         raise ApiError(
             503, "render_timeout", "the render took too long; use background=true"
         ) from e
-    _raise_for(out)
+    Failure.raise_for(out)
     if body.response == "video":
         return await _output_file(gw, request, out["asset_id"])
     return JSONResponse(out)
@@ -267,7 +256,7 @@ async def job_stream(ws: WebSocket, job_id: str) -> None:
     checked for dead workers every few seconds.
     """
     await ws.accept()
-    gw = gateway.current().for_tenant(principal_of(ws).tenant)
+    gw = get_gateway(ws)
     try:
         job = await asyncio.to_thread(gw.jobs.get, job_id)
         if job is None:
@@ -339,7 +328,7 @@ async def take_snapshot(
     view = await _existing_avatar(gw, avatar_id)
     req = with_config(_snapshot_request(avatar_id, width, height), await render_config(gw))
     out = await _renderer(gw).frame.remote(req.model_dump(mode="json"), view["state"], gw.tenant)
-    _raise_for(out)
+    Failure.raise_for(out)
     stored = await asyncio.to_thread(
         _outputs(gw).put_bytes,
         out["content"],

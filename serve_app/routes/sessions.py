@@ -62,7 +62,7 @@ async def create_session(
             f"ttl_seconds must be within {s.session_ttl_min_s}..{s.session_ttl_max_s}",
         )
     avatar_id = body.avatar_id or f"avatar-{uuid.uuid4().hex[:12]}"
-    await gw.avatar(avatar_id)  # exists (recorded) before the session points at it
+    await gw.create_avatar(avatar_id)  # recorded before the session points at it
     session_id = (
         f"s-{uuid.uuid5(uuid.NAMESPACE_URL, idempotency_key).hex}"
         if idempotency_key

@@ -74,15 +74,6 @@ async def default_voice_status(gw: GatewayDep) -> dict[str, Any]:
     return {**await _voice_status(gw, state.voice), "version": state.version}
 
 
-async def _avatar_view(
-    gw: Gateway, avatar_id: str, idempotency_key: str | None = None
-) -> dict[str, Any]:
-    view: dict[str, Any] = await gw.directory.call(
-        "avatar", gw.tenant, avatar_id, "view", idempotency_key
-    )
-    return view
-
-
 async def _avatar_voice_status(
     gw: Gateway, avatar_id: str, version: int, state: dict[str, Any]
 ) -> dict[str, Any]:
@@ -157,7 +148,7 @@ async def speak(
 ) -> dict[str, Any]:
     check_text(body.text)
     # A retry is recognised before anything is synthesised or stored.
-    view = await _avatar_view(gw, avatar_id, idempotency_key)
+    view = await gw.avatar(avatar_id, idempotency_key)
     own = view["state"].get("voice") if view["version"] else None
     base = Voice.model_validate(own) if own else await service_voice(gw)
     voice = body.over(base)

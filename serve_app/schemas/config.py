@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from events.catalog import (
-    MAX_FPS,
-    MAX_SIZE,
-    MIN_FPS,
-    MIN_SIZE,
-    Quality,
-    Shading,
-    split_resolution,
-)
+from events.picture import MAX_FPS, MAX_SIZE, MIN_FPS, MIN_SIZE, Quality, Shading, split_resolution
 
 
 class ConfigUpdate(BaseModel):

@@ -9,8 +9,7 @@ from ray.serve.handle import DeploymentHandle
 
 from actors.catalog import DefaultVoice
 from events.avatar import Voice
-from serve_app.catalog import catalogs
-from serve_app.errors import ApiError
+from serve_app.errors import ApiError, Failure
 from serve_app.gateway import Gateway
 
 
@@ -22,16 +21,14 @@ def speech_handle(gw: Gateway) -> DeploymentHandle[Any]:
 
 
 async def speech_call(gw: Gateway, method: str, *args: Any) -> Any:
-    """Call a Speech replica; its refusals (``{"error": ...}``) become :class:`ApiError`."""
+    """Call a Speech replica; its refusals (``{"error": ...}``) are raised as :class:`Failure`."""
     out: dict[str, Any] = await getattr(speech_handle(gw), method).remote(*args, tenant=gw.tenant)
-    err = out.get("error")
-    if err is not None:
-        raise ApiError(err["status"], err["code"], err["message"])
+    Failure.raise_for(out)
     return out["result"]
 
 
 def default_voice(gw: Gateway) -> DefaultVoice:
-    return catalogs(gw).voice
+    return gw.catalogs.voice
 
 
 async def service_voice(gw: Gateway) -> Voice | None:

@@ -1,7 +1,8 @@
 """What a Speech replica does: synthesis, lip-sync from text or audio, phonemes, timing.
 
 Plain functions over :mod:`media.speech` (no Ray, no HTTP), so unit tests drive them directly.
-Errors of the speech layer become :class:`SpeechFailure` with an HTTP status, here at the edge.
+Errors of the speech layer become :class:`SpeechFailure` with a stable code; the ingress's one
+table (``serve_app.errors.STATUS_BY_CODE``) gives each its HTTP status.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from media.speech import (
     InvalidSpeechInput,
     Speech,
     SpeechError,
-    SynthesisFailed,
     TextTooLong,
     UnknownVoice,
     align_phones,
@@ -31,7 +31,7 @@ from media.speech import (
     synthesize,
     text_track,
 )
-from serve_app.errors import ApiError
+from serve_app.errors import Failure
 from serve_app.rendering.outputs import OutputStore
 from serve_app.speaking.models import (
     LipSyncRequest,
@@ -41,43 +41,36 @@ from serve_app.speaking.models import (
 )
 
 
-class SpeechFailure(ApiError):
-    """A request the speech layer refused or could not serve, with its HTTP status.
+class SpeechFailure(Failure):
+    """A request the speech layer refused or could not serve, with its stable code.
 
-    An :class:`ApiError`, so the ingress answers it as is; replicas send :meth:`to_json` back.
+    Raised in the ingress too (:func:`check_text`), where the error handlers answer it;
+    replicas send :meth:`to_json` back.
     """
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(status, code, message)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "code": self.code, "message": self.message}
 
 
 def failure(e: SpeechError) -> SpeechFailure:
-    """The HTTP meaning of a speech-layer error."""
+    """The code of a speech-layer error."""
     match e:
         case TextTooLong():
-            return SpeechFailure(413, "text_too_long", str(e))
+            return SpeechFailure("text_too_long", str(e))
         case UnknownVoice():
-            return SpeechFailure(422, "unknown_voice", str(e))
+            return SpeechFailure("unknown_voice", str(e))
         case InvalidSpeechInput():
-            return SpeechFailure(422, "invalid_speech_input", str(e))
+            return SpeechFailure("invalid_speech_input", str(e))
         case EngineUnavailable():
-            return SpeechFailure(503, "speech_engine_unavailable", str(e))
-        case SynthesisFailed():
-            return SpeechFailure(500, "synthesis_failed", str(e))
-    return SpeechFailure(500, "speech_failed", str(e))
+            return SpeechFailure("speech_engine_unavailable", str(e))
+    return SpeechFailure("synthesis_failed", str(e))
 
 
 def check_text(text: str) -> str:
-    """413 beyond the limit, 422 when there is nothing to say."""
+    """``text_too_long`` beyond the limit, ``empty_text`` when there is nothing to say."""
     if len(text) > MAX_TEXT_CHARS:
         raise SpeechFailure(
-            413, "text_too_long", f"text has {len(text)} characters; the limit is {MAX_TEXT_CHARS}"
+            "text_too_long", f"text has {len(text)} characters; the limit is {MAX_TEXT_CHARS}"
         )
     if not text.strip():
-        raise SpeechFailure(422, "empty_text", "text is empty")
+        raise SpeechFailure("empty_text", "text is empty")
     return text
 
 
@@ -126,11 +119,11 @@ def speak_text(text: str, voice: Voice, ssml: bool = False) -> Speech:
 
 def decode_audio(data: str, limit: int) -> bytes:
     if len(data) * 3 // 4 > limit:
-        raise SpeechFailure(413, "audio_too_large", f"audio over {limit} bytes")
+        raise SpeechFailure("audio_too_large", f"audio over {limit} bytes")
     try:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError) as e:
-        raise SpeechFailure(422, "invalid_audio", f"audio_base64 is not base64: {e}") from e
+        raise SpeechFailure("invalid_audio", f"audio_base64 is not base64: {e}") from e
 
 
 class SpeechWorker:
@@ -182,7 +175,7 @@ class SpeechWorker:
     ) -> dict[str, Any]:
         """Lip-sync for an uploaded audio file (multipart or raw body)."""
         if len(data) > self.max_audio_bytes:
-            raise SpeechFailure(413, "audio_too_large", f"audio over {self.max_audio_bytes} bytes")
+            raise SpeechFailure("audio_too_large", f"audio over {self.max_audio_bytes} bytes")
         if transcript is not None:
             check_text(transcript)
         try:

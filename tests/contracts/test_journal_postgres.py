@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,12 +17,14 @@ import pytest
 
 from events import (
     ANY,
+    NO_STREAM,
     EventRejected,
     Journal,
     JournalError,
     PostgresJournal,
     SnapshotRecord,
     StorageError,
+    VersionConflict,
     open_journal,
 )
 from events.base import Event
@@ -249,6 +252,43 @@ def test_append_survives_a_deallocated_statement(pg_url: str) -> None:
     journal._run("deallocate", lambda conn: conn.execute("DEALLOCATE ALL"))
     assert journal.append("s-1", [ev()], 1) == [2]
     assert [r.version for r in journal.read("s-1")] == [1, 2]
+    journal.close()
+
+
+class CountingJournal(PostgresJournal):
+    """The real journal, counting its round trips to the pool by kind."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.trips: list[str] = []
+
+    def _run(self, what: str, work: Callable[[psycopg.Connection[Any]], Any]) -> Any:
+        self.trips.append(what)
+        return super()._run(what, work)
+
+
+def test_a_batch_with_several_refused_appends_reads_their_ids_once(pg_url: str) -> None:
+    """Group commit: the refused appends of a batch (conflicts, retries) are told apart by one
+    read of all their event ids, not one read each."""
+    journal = CountingJournal(pg_url)
+    a, b, c = (f"refused-{uuid.uuid4().hex[:8]}-{i}" for i in range(3))
+    retried = [ev(1), ev(2)]
+    journal.append(a, retried, NO_STREAM)
+    journal.append(b, [ev(3)], NO_STREAM)
+    journal.trips.clear()
+    again, conflict, elsewhere, fine = journal.append_batch(
+        [
+            AppendRequest(a, retried, NO_STREAM),  # a retry: its original positions
+            AppendRequest(b, [ev(4)], NO_STREAM),  # b exists: a conflict
+            AppendRequest(c, [retried[0]], NO_STREAM),  # an id recorded in another stream
+            AppendRequest(c, [ev(5)], NO_STREAM),
+        ]
+    )
+    trips = list(journal.trips)
+    assert again == [r.global_position for r in journal.read(a)]
+    assert isinstance(conflict, VersionConflict) and isinstance(elsewhere, EventRejected)
+    assert isinstance(fine, list) and len(fine) == 1
+    assert trips == ["append", "read"]  # one transaction, then one read for three refusals
     journal.close()
 
 

@@ -177,9 +177,9 @@ async def test_customised_avatar_renders_differently_from_the_default(
     service: Service, http: aiohttp.ClientSession
 ) -> None:
     plain, styled = new_id(), new_id()
-    for aid in (plain, styled):
-        status, _, _ = await call(http, "GET", f"{service.api}/{aid}/state")
-        assert status == 200
+    # a session records its avatar as it is (a read records nothing, and renders need one)
+    status, _, _ = await call(http, "POST", f"{service.api}/session", {"avatar_id": plain})
+    assert status == 200
     body = {"avatar_id": styled, "preset_id": "night-owl", "traits": {"glasses": "round"}}
     status, out, _ = await call(http, "POST", f"{service.api}/customize", body)
     assert status == 200, out

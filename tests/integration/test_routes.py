@@ -81,8 +81,11 @@ async def test_state_patch_validation_and_versions(
 ) -> None:
     aid = new_id()
     status, body, headers = await call(http, "GET", f"{service.api}/{aid}/state")
-    assert status == 200 and body["version"] == 1 and headers["etag"] == '"1"'
+    assert status == 200 and body["version"] == 0 and headers["etag"] == '"0"'
     assert body["state"]["face"]["gaze_x"] == 0.0
+    _, emotion, _ = await call(http, "GET", f"{service.api}/{aid}/emotions")
+    assert emotion["version"] == 0
+    assert await all_events(http, f"{service.api}/{aid}/events") == []  # a read records nothing
     for bad in (
         {"state": {"bogus": 1}},
         {"state": {"gaze_x": 3}},

@@ -84,6 +84,7 @@ async def test_commands_over_the_socket_and_bad_frames(
     aid = new_id()
     async with http.ws_connect(f"{service.ws_api}/{aid}/stream") as ws:
         [snap] = await frames(ws, 1)
+        assert (snap["type"], snap["version"]) == ("snapshot", 0)  # a stream records nothing
         await ws.send_str("{not json")
         [err] = await frames(ws, 1)
         assert err["type"] == "error" and err["code"] == "bad_frame"
@@ -106,10 +107,11 @@ async def test_commands_over_the_socket_and_bad_frames(
         await ws.send_json(
             {"type": "command", "id": "c3", "command": "trigger_animation", "name": "wink"}
         )
-        got = await frames(ws, 2)
+        got = await frames(ws, 3)  # the first command records the avatar, then its event
         ack = next(f for f in got if f["type"] == "ack")
-        event = next(f for f in got if f["type"] == "event")
-        assert ack["id"] == "c3" and ack["version"] == snap["version"] + 1
+        created, event = (f for f in got if f["type"] == "event")
+        assert ack["id"] == "c3" and ack["version"] == 2
+        assert created["event"]["type"] == "AvatarCreated" and created["version"] == 1
         assert event["event"]["data"]["name"] == "wink"
         await ws.send_json({"type": "ping", "id": 7})
         [pong] = await frames(ws, 1)
@@ -146,7 +148,8 @@ async def test_twenty_concurrent_streams_stay_independent(
             ]
         )
         for i, (a, ws) in enumerate(zip(ids, sockets, strict=True)):
-            [event] = await frames(ws, 1)
+            created, event = await frames(ws, 2)  # the first command records the avatar
+            assert created["event"]["type"] == "AvatarCreated"
             assert event["event"]["stream_id"].endswith(f":{a}")
             assert event["event"]["data"]["intensity"] == i / 20
         # nothing else arrived on any stream

@@ -22,15 +22,9 @@ from actors.presets import BUILTIN_PRESETS
 from actors.traits import TRAIT_NAMES, check_trait_patch, merge_traits
 from events.avatar import Traits
 from events.base import Event
-from events.catalog import (
-    ConfigState,
-    PresetCatalogState,
-    PresetCreated,
-    PresetUpdated,
-    RenderConfig,
-    preset_folder,
-)
 from events.memory import MemoryJournal
+from events.presets import PresetCatalogState, PresetCreated, PresetUpdated, preset_folder
+from events.render_config import ConfigState, RenderConfig
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from events import avatar as a
-from events import catalog as c
 from events import idempotency as i
 from events import jobs as j
 from events import keys as k
+from events import presets, render_config
 from events import session as s
 from events.base import Event
 from events.speech import LipSyncTrack, TimedPhone, TimedWord
@@ -55,12 +55,14 @@ SAMPLES: list[Event] = [
     s.TranscriptLine(speaker="user", text="Hello there"),
     s.SessionClosed(avatar_version=7, reason="done"),
     s.SessionExpired(avatar_version=8),
-    c.PresetCreated(
+    presets.PresetCreated(
         preset_id="p-2", name="Host", description="warm", traits=a.Traits(hair_style="curly")
     ),
-    c.PresetUpdated(preset_id="p-2", name="Host", traits=a.Traits(glasses="square")),
-    c.PresetDeleted(preset_id="p-2"),
-    c.ConfigSet(config=c.RenderConfig(quality="ultra", fps=48, width=640, height=360)),
+    presets.PresetUpdated(preset_id="p-2", name="Host", traits=a.Traits(glasses="square")),
+    presets.PresetDeleted(preset_id="p-2"),
+    render_config.ConfigSet(
+        config=render_config.RenderConfig(quality="ultra", fps=48, width=640, height=360)
+    ),
     j.JobQueued(
         job_id="job-" + "a" * 32,
         kind="replay",

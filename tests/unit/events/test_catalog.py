@@ -10,18 +10,16 @@ from pydantic import ValidationError
 
 from events.avatar import Traits
 from events.base import Event
-from events.catalog import (
-    ConfigSet,
+from events.presets import (
     Preset,
     PresetCreated,
     PresetDeleted,
     PresetUpdated,
-    RenderConfig,
-    config_folder,
     effective_presets,
     preset_folder,
 )
 from events.records import RecordedEvent
+from events.render_config import ConfigSet, RenderConfig, config_folder
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from events.base import Event
+from events.codec import encode_state, pack, unpack
 from events.jobs import (
     JobClaimed,
     JobError,
@@ -20,7 +21,8 @@ from events.jobs import (
     job_folder,
     job_index_folder,
 )
-from events.records import RecordedEvent
+from events.records import RecordedEvent, SnapshotRecord
+from events.replay import decode_snapshot
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -100,3 +102,40 @@ def test_the_index_lists_ids_once_in_order_and_unlists_them() -> None:
     records = [RecordedEvent(i, "open-jobs:t", i, e, T0 + i, {}) for i, e in enumerate(events, 1)]
     state = job_index_folder.fold(JobIndexState(), records)
     assert state.job_ids == [b, c] and state.listed[b] == T0 + 1 and state.version == 6
+
+
+#: A snapshot of a failed job exactly as ``JobState`` wrote it before ``JobFacts`` existed.
+STORED_SNAPSHOT: dict[str, object] = {
+    "version": 5,
+    "updated_at": 1004.0,
+    "job_id": JOB,
+    "kind": "replay",
+    "status": "failed",
+    "progress": 0.25,
+    "frames_done": 18,
+    "frames_total": 72,
+    "created_at": 1000.0,
+    "started_at": 1002.0,
+    "finished_at": 1004.0,
+    "result": None,
+    "error": {"status": 404, "code": "session_not_found", "message": "no"},
+    "attempts": 1,
+    "worker": "ingress:a",
+    "session_id": "s1",
+    "avatar_id": None,
+    "payload": {"session_id": "s1", "options": {"format": "webm"}},
+}
+
+
+def test_a_stored_job_snapshot_still_loads_and_equals_the_fold() -> None:
+    record = SnapshotRecord(f"job:t:{JOB}", 5, "JobState", 1, pack(STORED_SNAPSHOT), T0)
+    loaded = decode_snapshot(record, job_folder)
+    folded = fold(
+        (T0, QUEUED.model_copy(update={"payload": STORED_SNAPSHOT["payload"]})),
+        (T0, JobClaimed(worker="ingress:a", attempt=1)),
+        (T0 + 2, JobProgress(frames_done=0)),
+        (T0 + 3, JobProgress(frames_done=18, frames_total=72)),
+        (T0 + 4, JobFailed(error=JobError(status=404, code="session_not_found", message="no"))),
+    )
+    assert loaded == folded and loaded.finished
+    assert unpack(encode_state(folded)) == STORED_SNAPSHOT  # and it is written the same way

@@ -49,9 +49,7 @@ def test_a_postgresql_journal_moves_the_index_but_the_blobs_must_be_declared_sha
 
 
 def test_postgresql_and_a_shared_blob_dir_run_on_many_nodes() -> None:
-    settings = Settings.from_env(
-        {"journal": PG, "blob_dir": "/mnt/blobs", "blob_dir_shared": True}
-    )
+    settings = Settings.from_env({"journal": PG, "blob_dir": "/mnt/blobs", "blob_dir_shared": True})
     assert cluster_problems(settings, 5) == []
 
 

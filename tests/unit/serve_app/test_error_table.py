@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 
 from actors.errors import Conflict, NotFound, Unavailable
 from assets.errors import AssetNotFound, AssetTooLarge
 from events.errors import StorageError
-from serve_app.errors import STATUS_BY_CODE, ApiError, install_error_handlers
+from serve_app.errors import STATUS_BY_CODE, ApiError, Failure, install_error_handlers
+from serve_app.rendering.work import RenderFailure
+from serve_app.speaking.work import SpeechFailure
 
 
 def _app(exc: Exception) -> FastAPI:
@@ -78,3 +83,54 @@ def test_inner_errors_get_their_status_from_the_table() -> None:
 def test_a_message_with_text_that_has_no_utf8_form_is_still_an_answer() -> None:
     status, _, body = _get(_app(ApiError(422, "speech_failed", "cannot say '\ud871'")))
     assert status == 422 and body["message"] == "cannot say '\ud871'"
+
+
+def test_render_and_speech_failures_get_their_status_from_the_table() -> None:
+    for exc, status in [
+        (RenderFailure("session_not_found", "no"), 404),
+        (RenderFailure("session_not_started", "not yet"), 409),
+        (SpeechFailure("text_too_long", "long"), 413),
+        (SpeechFailure("unknown_voice", "who"), 422),
+        (SpeechFailure("speech_engine_unavailable", "no espeak"), 503),
+    ]:
+        got, headers, body = _get(_app(exc))
+        assert (got, body["code"], body["message"]) == (status, exc.code, exc.message), exc
+        assert ("retry-after" in headers) == (status == 503)
+
+
+def test_a_failure_sent_back_as_data_is_raised_again_with_its_code() -> None:
+    sent = {"error": SpeechFailure("invalid_audio", "not base64").to_json()}
+    with pytest.raises(Failure) as info:
+        Failure.raise_for(sent)
+    assert (info.value.code, info.value.message) == ("invalid_audio", "not base64")
+    assert sent["error"]["status"] == 422  # what callers that still read it get: the table's
+    Failure.raise_for({"result": 1})  # no error: nothing raised
+
+
+def test_a_failure_survives_pickling_with_its_class_and_code() -> None:
+    import pickle
+
+    again = pickle.loads(pickle.dumps(RenderFailure("session_not_started", "not yet")))
+    assert type(again) is RenderFailure and (again.code, again.message) == (
+        "session_not_started",
+        "not yet",
+    )
+
+
+def test_every_code_the_workers_raise_is_in_the_table() -> None:
+    """A code missing from the table would answer 500: scan the workers' failures."""
+    import serve_app
+
+    root = Path(str(serve_app.__file__)).parent
+    sources = [*(root / "rendering").glob("*.py"), *(root / "speaking").glob("*.py")]
+    raised = set()
+    for path in [*sources, root / "renderer.py"]:
+        raised |= set(
+            re.findall(
+                r'(?:Failure\(\s*|_fail\(\s*job_id, attempt, |fail\(|job_error\(\s*)"(\w+)"',
+                path.read_text(),
+            )
+        )
+    expected = {"session_not_found", "speech_failed", "text_too_long", "render_failed"}
+    assert expected | {"render_abandoned", "unavailable"} <= raised
+    assert raised - set(STATUS_BY_CODE) == set()

@@ -191,7 +191,7 @@ def test_only_open_jobs_are_swept(store: JobStore, clock: Clock) -> None:
     for job in finished:
         work = store.attempt(job.job_id, 1)
         work.start()
-        work.fail(500, "render_failed", "boom")
+        work.fail("render_failed", "boom")
     running = store.create("sequence", {}, "ingress:a")
     assert store.open_job_ids() == [running.job_id]
     # a job that ended without being unlisted (its worker died in between) is dropped by a sweep
@@ -215,7 +215,7 @@ def test_the_open_index_is_read_from_a_snapshot(
 ) -> None:
     for _ in range(INDEX_SNAPSHOT_EVERY // 2 + 1):
         job = store.create("sequence", {}, "ingress:a")
-        store.attempt(job.job_id, 1).fail(500, "render_failed", "boom")
+        store.attempt(job.job_id, 1).fail("render_failed", "boom")
         store.open_job_ids()
     last = store.create("sequence", {}, "ingress:a")
     assert store.open_job_ids() == [last.job_id]
@@ -248,7 +248,7 @@ async def test_the_sweep_restarts_only_orphans_of_the_open_index(
     silent = store.create("replay", PAYLOAD, "ingress:a")
     live = store.create("replay", PAYLOAD, "ingress:a")
     ended = store.create("replay", PAYLOAD, "ingress:a")
-    store.attempt(ended.job_id, 1).fail(500, "render_failed", "boom")
+    store.attempt(ended.job_id, 1).fail("render_failed", "boom")
     clock.now += STALE_AFTER_S + 1
     store.attempt(live.job_id, 1).beat("ingress:a", idle_s=0)
     driver = JobDriver(store, renderer=None, worker="ingress:b")
@@ -278,7 +278,7 @@ def test_a_key_holds_at_most_its_quota_of_open_jobs(store: JobStore) -> None:
     assert store.open_job_ids() == listed  # nothing written for the refused one
     store.create("sequence", {}, "ingress:a", owner="key-b", max_open=2)  # its own count
     store.create("sequence", {}, "ingress:a")  # no key (no auth): no count
-    store.attempt(first.job_id, 1).fail(500, "render_failed", "boom")  # ended: room again
+    store.attempt(first.job_id, 1).fail("render_failed", "boom")  # ended: room again
     store.create("sequence", {}, "ingress:a", owner="key-a", max_open=2)
     assert store.open_index.state().owned_by("key-a") == 2
 

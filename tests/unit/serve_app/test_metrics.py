@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from events.avatar import AvatarState, Traits
-from events.catalog import RenderConfig
+from events.render_config import RenderConfig
 from media.animation import still
 from media.face import FaceRig, RenderOptions
 from serve_app.metrics import LatencyMiddleware, LatencyWindow, RenderStats, percentile

@@ -21,12 +21,13 @@ from events.avatar import (
     StatePatched,
 )
 from events.base import Event
-from events.catalog import Shading
 from events.memory import MemoryJournal
+from events.picture import Shading
 from events.session import MarkerAdded, SessionClosed, SessionStarted, TranscriptLine
 from serve_app.rendering.jobs import STALE_AFTER_S, JobStore
 from serve_app.rendering.models import FrameRequest, ReplayRequest, SequenceRequest
 from serve_app.rendering.outputs import AssetOutputs
+from serve_app.rendering.timelines import events_timeline, session_timeline
 from serve_app.rendering.work import RenderWorker
 from tests.fakes import Clock
 from tests.ffmpeg_decode import framemd5
@@ -180,7 +181,7 @@ def test_session_timeline_comes_from_the_journal_window(
     worker: RenderWorker, journal: MemoryJournal
 ) -> None:
     recorded_session(journal)
-    timeline, session, _ = worker.session_timeline("s1")
+    timeline, session, _ = session_timeline(worker.journal, worker.stream_of, "s1")
     assert timeline.initial.emotion.emotion == "sad"  # folded up to the start version
     assert timeline.duration_ms == pytest.approx(2400.0)
     kinds = [(round(c.at_ms), type(c.event).__name__) for c in timeline.cues]
@@ -190,7 +191,7 @@ def test_session_timeline_comes_from_the_journal_window(
 
 def test_open_session_plays_to_its_last_event(worker: RenderWorker, journal: MemoryJournal) -> None:
     recorded_session(journal, closed=False)
-    timeline, _, _ = worker.session_timeline("s1")
+    timeline, _, _ = session_timeline(worker.journal, worker.stream_of, "s1")
     assert timeline.duration_ms == pytest.approx(2300.0)  # the nod ends at 1.8 s, + 0.5 s
 
 
@@ -277,7 +278,7 @@ def test_event_range_sequence(worker: RenderWorker, journal: MemoryJournal) -> N
     req = SequenceRequest(
         avatar_id="ada", events={"from_version": 3, "to_version": 4}, width=64, height=64
     )
-    timeline = worker.events_timeline("ada", 3, 4)
+    timeline = events_timeline(worker.journal, worker.stream_of, "ada", 3, 4)
     assert [round(c.at_ms) for c in timeline.cues] == [0, 500]
     out = worker.sequence(req, None)
     assert out["frames"] == round(timeline.duration_ms / 1000 * 30)
@@ -326,7 +327,7 @@ def test_replays_reuse_the_stored_speech_audio(worker: RenderWorker) -> None:
     from events.speech import LipSyncTrack
     from media.animation import Cue, Timeline
     from media.speech.audio import wav_bytes
-    from serve_app.rendering.work import recorded_audio
+    from serve_app.rendering.audio import recorded_audio
 
     tone = (np.sin(np.arange(8000) / 5) * 8000).astype(np.int16)
     stored = worker.outputs.put_bytes(

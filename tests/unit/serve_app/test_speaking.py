@@ -12,6 +12,7 @@ from actors.catalog import DefaultVoice
 from assets import LocalAssetStore
 from events import MemoryJournal
 from events.avatar import Voice
+from serve_app.errors import status_of
 from serve_app.rendering.outputs import AssetOutputs
 from serve_app.speaking.models import LipSyncRequest, TimingRequest, VoiceChoice
 from serve_app.speaking.work import SpeechFailure, SpeechWorker, check_text
@@ -27,10 +28,10 @@ def worker(tmp_path: Path) -> SpeechWorker:
 def test_text_limits() -> None:
     with pytest.raises(SpeechFailure) as info:
         check_text("x" * 120_001)
-    assert info.value.status == 413
+    assert status_of(info.value.code) == 413
     with pytest.raises(SpeechFailure) as info:
         check_text(" \n")
-    assert info.value.status == 422
+    assert status_of(info.value.code) == 422
     assert check_text("hi") == "hi"
 
 
@@ -53,13 +54,14 @@ def test_lipsync_audio_limits_and_bad_base64(worker: SpeechWorker) -> None:
     too_big = base64.b64encode(b"\0" * 1_100_000).decode()
     with pytest.raises(SpeechFailure) as info:
         worker.lipsync(LipSyncRequest(audio_base64=too_big, sample_rate=16000), voice)
-    assert info.value.status == 413
+    assert info.value.code == "audio_too_large" and status_of(info.value.code) == 413
     with pytest.raises(SpeechFailure) as info:
         worker.lipsync(LipSyncRequest(audio_base64="!!!"), voice)
-    assert info.value.status == 422
+    assert info.value.code == "invalid_audio" and status_of(info.value.code) == 422
     with pytest.raises(SpeechFailure) as info:
         worker.speak("hi", Voice(voice_id="no-such-voice"), False, "oculus", "x")
-    assert info.value.status == 422 and "/voices" in info.value.message
+    assert info.value.code == "unknown_voice" and "/voices" in info.value.message
+    assert status_of(info.value.code) == 422
 
 
 def test_timing_requires_known_phones_and_one_duration(worker: SpeechWorker) -> None:
