@@ -369,7 +369,7 @@ def fault_schedule(duration: float) -> list[tuple[float, str]]:
         ]
         return [(round(duration * f, 1), kind) for f, kind in plan]
     out = [(t, "host") for t in range(30, int(duration) - 20, 60)]
-    out += [(t, others[i % 3]) for i, t in enumerate(range(60, int(duration) - 20, 60))]
+    out += [(t, others[i % len(others)]) for i, t in enumerate(range(60, int(duration) - 20, 60))]
     return sorted((float(t), k) for t, k in out)
 
 
@@ -562,6 +562,7 @@ class MetricsWatch:
         "commands_ok": ("ray_avatar_commands_total", {"outcome": "ok"}),
         "commands_replayed": ("ray_avatar_commands_total", {"outcome": "replayed"}),
         "commands_unavailable": ("ray_avatar_commands_total", {"outcome": "unavailable"}),
+        "commands_overloaded": ("ray_avatar_commands_total", {"outcome": "overloaded"}),
         "journal_errors": ("ray_avatar_journal_errors_total", {}),
         "render_done": ("ray_avatar_render_jobs_total", {"state": "done"}),
         "speech_seconds": ("ray_avatar_speech_seconds_total", {}),

@@ -387,9 +387,11 @@ def figures(
             f"{a50 * 1000:.1f} / {a99 * 1000:.1f} ({a_count:.0f} appends)",
         ),
         (
-            "commands counted by the metrics: ok / replayed / unavailable; journal errors",
+            "commands counted by the metrics: ok / replayed / unavailable / overloaded (shed);"
+            " journal errors",
             f"{metrics.get('commands_ok', 0):.0f} / {metrics.get('commands_replayed', 0):.0f}"
-            f" / {metrics.get('commands_unavailable', 0):.0f};"
+            f" / {metrics.get('commands_unavailable', 0):.0f}"
+            f" / {metrics.get('commands_overloaded', 0):.0f};"
             f" {metrics.get('journal_errors', 0):.0f}",
         ),
         ("command p50 / p99, ms (all)", f"{_ms(all_lat, 50)} / {_ms(all_lat, 99)}"),
