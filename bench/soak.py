@@ -541,7 +541,7 @@ async def sample_resources(history: History, stop: asyncio.Event, every: float =
         roles: dict[str, float] = {}
         row = await asyncio.to_thread(service_resources, roles)
         t = round(time.time() - history.started, 1)
-        history.resources.append({"t": t, **row})
+        history.resources.append({"t": t, **row, "load1": os.getloadavg()[0]})
         history.rss_by_role.append({"t": t, **roles})
         try:
             await asyncio.wait_for(stop.wait(), every)

@@ -413,6 +413,7 @@ def figures(
             ),
         ),
         ("RSS by process kind, MiB: reference -> end (largest changes)", _role_growth(history)),
+        ("machine load average (1 min) over the run: mean / max", _load(history)),
         ("verdict", "CORRECT" if v.correct else "INCORRECT"),
     ]
     numbers = {
@@ -426,6 +427,14 @@ def figures(
         "fanout_soak_p99_s": percentile(fan_all, 99) if fan_all else None,
     }
     return rows, numbers
+
+
+def _load(history: History) -> str:
+    """The machine's load (2 cores, shared): what the latencies were measured under."""
+    loads = [r["load1"] for r in history.resources if "load1" in r]
+    if not loads:
+        return "-"
+    return f"{sum(loads) / len(loads):.1f} / {max(loads):.1f}"
 
 
 def _role_growth(history: History) -> str:
