@@ -18,6 +18,19 @@ class EntityConfig(BaseModel):
     idempotency_window: int = Field(
         1000, ge=0, description="Events scanned on activation to remember idempotency keys."
     )
+    max_queued_commands: int = Field(
+        64,
+        ge=1,
+        description="Commands one entity lets wait for its mailbox; past it a command is refused"
+        " at once (503, Retry-After) instead of adding to a queue that no client waits out.",
+    )
+    queue_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="Longest a command waits for its entity's mailbox; then it is refused"
+        " without running (503, Retry-After), so an overloaded entity never works for callers"
+        " that already gave up.",
+    )
     max_live_actors: int = Field(
         500, ge=1, description="Live entity actors per node; past it the least recent passivate."
     )

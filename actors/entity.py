@@ -31,7 +31,7 @@ from actors import prometheus
 from actors.aggregate import Aggregate, Context
 from actors.commands import CommandResult
 from actors.config import EntityConfig
-from actors.errors import EntityError, Fenced, Unavailable, VersionMismatch
+from actors.errors import EntityError, Fenced, Overloaded, Unavailable, VersionMismatch
 from events.errors import EventRejected, StorageError, VersionConflict
 from events.fold import State
 from events.group_commit import GroupCommitter
@@ -77,6 +77,8 @@ class EntityRuntime(Generic[S]):
         self._changed = asyncio.Event()
         self._recent: deque[tuple[int, dict[str, Any]]] = deque(maxlen=config.buffer_size)
         self._results: OrderedDict[str, CommandResult] = OrderedDict()
+        self._running: dict[str, asyncio.Future[None]] = {}  # keys queued or running now
+        self.queued = 0  # commands waiting for (or holding) the mailbox
         self._snapshot_version = 0
         self._due_timer: asyncio.TimerHandle | None = None
         self._snapshot_saving: asyncio.Future[None] | None = None
@@ -128,7 +130,7 @@ class EntityRuntime(Generic[S]):
 
     def busy(self) -> bool:
         """A command is running or a subscriber is waiting: not a moment to passivate."""
-        return bool(self.waiters) or self._mailbox.locked()
+        return bool(self.waiters or self.queued) or self._mailbox.locked()
 
     def idle_for(self) -> float:
         """Seconds since the last command or poll; 0 while busy or watched."""
@@ -167,21 +169,64 @@ class EntityRuntime(Generic[S]):
         idempotency_key: str | None,
         metadata: Mapping[str, Any] | None,
     ) -> CommandResult:
-        async with self._mailbox:
-            self.last_active = self.clock()
+        self.last_active = self.clock()
+        if idempotency_key is None:
+            return await self._queue(command, expected_version, None, metadata)
+        # A retry is answered before the mailbox: from the recorded keys at once, or, while its
+        # first attempt is still queued or running, from that attempt's outcome. It never
+        # queues a second copy behind the first (under overload, retries of requests whose
+        # callers timed out would otherwise multiply the queue).
+        while True:
             self._check_fence()
-            if idempotency_key is not None:
-                known = self._results.get(idempotency_key)
-                if known is not None:
-                    return known.model_copy(update={"replayed": True})
-            if expected_version is not None and expected_version != self.state.version:
-                raise VersionMismatch(expected_version, self.state.version)
-            meta = dict(metadata or {})
-            if idempotency_key is not None:
-                meta["idempotency_key"] = idempotency_key
-            result = await self._decide_and_append(command, meta, expected_version)
-            if idempotency_key is not None:
-                self._remember(idempotency_key, result)
+            known = self._results.get(idempotency_key)
+            if known is not None:
+                return known.model_copy(update={"replayed": True})
+            first = self._running.get(idempotency_key)
+            if first is None:
+                break
+            await asyncio.shield(first)  # never raises: its outcome is read from the keys
+        done = asyncio.get_running_loop().create_future()
+        self._running[idempotency_key] = done
+        try:
+            return await self._queue(command, expected_version, idempotency_key, metadata)
+        finally:
+            del self._running[idempotency_key]
+            done.set_result(None)
+
+    async def _queue(
+        self,
+        command: BaseModel,
+        expected_version: int | None,
+        idempotency_key: str | None,
+        metadata: Mapping[str, Any] | None,
+    ) -> CommandResult:
+        """Wait for the mailbox (bounded in length and in time), then run the command."""
+        if self.queued >= self.config.max_queued_commands:
+            raise Overloaded(f"{self.stream_id} has {self.queued} commands waiting; retry later")
+        self.queued += 1
+        try:
+            try:
+                await asyncio.wait_for(self._mailbox.acquire(), self.config.queue_timeout_s)
+            except TimeoutError:
+                raise Overloaded(
+                    f"{self.stream_id} is busy: the command waited"
+                    f" {self.config.queue_timeout_s:g} s without running; retry later"
+                ) from None
+            try:
+                self.last_active = self.clock()
+                self._check_fence()
+                if expected_version is not None and expected_version != self.state.version:
+                    raise VersionMismatch(expected_version, self.state.version)
+                meta = dict(metadata or {})
+                if idempotency_key is not None:
+                    meta["idempotency_key"] = idempotency_key
+                result = await self._decide_and_append(command, meta, expected_version)
+                if idempotency_key is not None:
+                    self._remember(idempotency_key, result)
+            finally:
+                self._mailbox.release()
+        finally:
+            self.queued -= 1
         self._schedule_due()
         return result
 

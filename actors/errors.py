@@ -63,3 +63,10 @@ class Unavailable(EntityError):
     """Storage failed or the actor could not be reached; retrying may help."""
 
     code = "unavailable"
+
+
+class Overloaded(Unavailable):
+    """The entity has more commands waiting than it may queue, or this one waited too long:
+    refused without running (nothing recorded), so the caller may retry after a pause."""
+
+    code = "overloaded"

@@ -12,8 +12,8 @@ seconds (default 600):
   with the same key on 5xx and connection errors; a speak and a session replay (a render job)
   every few seconds; sessions opened and closed;
 - faults: SIGKILL of an entity host actor every 60 s, and in turn of a Renderer replica, of the
-  ingress replica, and a journal outage (the SQLite file locked by another process, or the
-  PostgreSQL server stopped and started).
+  ingress replica, of the Speech replica, and a journal outage (the SQLite file locked by
+  another process, or the PostgreSQL server stopped and started).
 
 The check (:mod:`bench.soak_check`) then reads the journal: every acknowledged command recorded
 exactly once; each subscriber's frames equal the journal's events from its first version (no
@@ -103,6 +103,7 @@ class History:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # job id -> final view
     faults: list[Fault] = field(default_factory=list)
     resources: list[dict[str, float]] = field(default_factory=list)
+    rss_by_role: list[dict[str, float]] = field(default_factory=list)  # MiB, with "t"
     sessions_opened: int = 0
     sessions_closed: int = 0
     speaks: int = 0
@@ -142,11 +143,21 @@ async def send_command(
                 cmd.last_error = f"{r.status} {text[:120]}"
                 if r.status not in RETRYABLE:
                     return None
+                pause = _retry_after(r.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError) as e:
             cmd.last_error = f"{type(e).__name__}: {e}"
-        await asyncio.sleep(delay)
+            pause = None
+        # as client/ does: the service's Retry-After (a shed or unavailable answer), else backoff
+        await asyncio.sleep(pause if pause is not None else delay)
         delay = min(delay * 2, 2.0)
     return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return min(float(value), 10.0) if value else None
+    except ValueError:
+        return None
 
 
 async def _read_frames(
@@ -347,13 +358,28 @@ async def subscribe_once(
 
 def fault_schedule(duration: float) -> list[tuple[float, str]]:
     """(seconds after the start, fault): a host every 60 s, the others in turn between."""
-    others = ["renderer", "ingress", "journal"]
+    others = ["renderer", "ingress", "journal", "speech"]
     if duration < 300:  # the short (CI) run: each fault once
-        plan = [(0.15, "host"), (0.35, "renderer"), (0.55, "ingress"), (0.75, "journal")]
+        plan = [
+            (0.12, "host"),
+            (0.27, "renderer"),
+            (0.42, "speech"),
+            (0.57, "ingress"),
+            (0.75, "journal"),
+        ]
         return [(round(duration * f, 1), kind) for f, kind in plan]
     out = [(t, "host") for t in range(30, int(duration) - 20, 60)]
-    out += [(t, others[i % 3]) for i, t in enumerate(range(60, int(duration) - 20, 60))]
+    out += [(t, others[i % len(others)]) for i, t in enumerate(range(60, int(duration) - 20, 60))]
     return sorted((float(t), k) for t, k in out)
+
+
+def parse_schedule(text: str) -> list[tuple[float, str]]:
+    """``--faults 40:ingress,100:journal``: a schedule of one's own (to study one fault)."""
+    out = []
+    for item in text.split(","):
+        at, _, kind = item.partition(":")
+        out.append((float(at), kind.strip()))
+    return sorted(out)
 
 
 class Faults:
@@ -421,6 +447,9 @@ class Faults:
     async def ingress(self) -> str:
         return await self._replica("Ingress")
 
+    async def speech(self) -> str:
+        return await self._replica("Speech")
+
     async def journal(self) -> str:
         if self.pg is not None:
             await asyncio.to_thread(self.pg.stop)
@@ -473,17 +502,34 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
-def service_resources() -> dict[str, float]:
+def _role(pid: int) -> str:
+    """What a process is, from its command line: ``EntityHostActorImpl``, ``Ingress`` (a Serve
+    replica), ``raylet``...; the same for a process and the one that replaced it."""
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        argv = f.read().split(b"\0")
+    first = argv[0].decode(errors="replace")
+    if first.startswith("ray::"):
+        name = first.removeprefix("ray::").split(".", 1)[0]
+        return name.rsplit(":", 1)[-1] if name.startswith("ServeReplica") else name
+    return os.path.basename(first.split()[0]) if first else "?"
+
+
+def service_resources(by_role: dict[str, float] | None = None) -> dict[str, float]:
     """Memory (RSS, MiB), open fds and threads of the service's processes: every descendant of
-    this process (Ray's GCS, raylet, workers: actors and replicas, HAProxy)."""
+    this process (Ray's GCS, raylet, workers: actors and replicas, HAProxy). ``by_role`` gets
+    the RSS (MiB) of each kind of process, summed (see :func:`_role`)."""
     rss_kb = fds = threads = procs = 0
     for pid in _descendants(os.getpid()):
         try:
             with open(f"/proc/{pid}/status") as f:
                 status = dict(line.split(":", 1) for line in f if ":" in line)
-            rss_kb += int(status.get("VmRSS", "0 kB").split()[0])
+            rss = int(status.get("VmRSS", "0 kB").split()[0])
             threads += int(status.get("Threads", "0"))
             fds += len(os.listdir(f"/proc/{pid}/fd"))
+            if by_role is not None:
+                role = _role(pid)
+                by_role[role] = by_role.get(role, 0.0) + rss / 1024
+            rss_kb += rss
             procs += 1
         except (OSError, ValueError):
             continue
@@ -492,8 +538,11 @@ def service_resources() -> dict[str, float]:
 
 async def sample_resources(history: History, stop: asyncio.Event, every: float = 10.0) -> None:
     while True:
-        row = await asyncio.to_thread(service_resources)
-        history.resources.append({"t": round(time.time() - history.started, 1), **row})
+        roles: dict[str, float] = {}
+        row = await asyncio.to_thread(service_resources, roles)
+        t = round(time.time() - history.started, 1)
+        history.resources.append({"t": t, **row, "load1": os.getloadavg()[0]})
+        history.rss_by_role.append({"t": t, **roles})
         try:
             await asyncio.wait_for(stop.wait(), every)
             return
@@ -513,6 +562,7 @@ class MetricsWatch:
         "commands_ok": ("ray_avatar_commands_total", {"outcome": "ok"}),
         "commands_replayed": ("ray_avatar_commands_total", {"outcome": "replayed"}),
         "commands_unavailable": ("ray_avatar_commands_total", {"outcome": "unavailable"}),
+        "commands_overloaded": ("ray_avatar_commands_total", {"outcome": "overloaded"}),
         "journal_errors": ("ray_avatar_journal_errors_total", {}),
         "render_done": ("ray_avatar_render_jobs_total", {"state": "done"}),
         "speech_seconds": ("ray_avatar_speech_seconds_total", {}),
@@ -644,7 +694,7 @@ async def soak(args: argparse.Namespace) -> int:
         await _until_subscribed(history, 60)
         say(f"{plan.avatars} avatars warm, {plan.subscribers} subscribers connected: load starts")
         faults = Faults(history, journal_url, pg, args.outage)
-        schedule = fault_schedule(plan.duration)
+        schedule = parse_schedule(args.faults) if args.faults else fault_schedule(plan.duration)
         background = [
             asyncio.ensure_future(c)
             for c in (
@@ -683,6 +733,7 @@ async def soak(args: argparse.Namespace) -> int:
                     "faults": [asdict(f) for f in history.faults],
                     "jobs": history.jobs,
                     "resources": history.resources,
+                    "rss_by_role": history.rss_by_role,
                 }
             )
         )
@@ -733,6 +784,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=50.0, help="commands per second")
     p.add_argument("--outage", type=float, default=4.0, help="seconds of journal outage")
     p.add_argument("--drain", type=float, default=120.0, help="seconds allowed to settle")
+    p.add_argument(
+        "--faults", default="", help="own schedule, e.g. 40:ingress,100:journal (default: all)"
+    )
     p.add_argument("--data-dir", default=None, help="default: a new temp directory")
     p.add_argument("--no-record", action="store_true", help="print only (no RESULTS.md)")
     return p.parse_args(argv)

@@ -8,6 +8,7 @@ verdict does not depend on the service that was just stressed.
 from __future__ import annotations
 
 import argparse
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,9 @@ class Verdict:
     jobs_done: int = 0
     jobs_failed: Counter[str] = field(default_factory=Counter)
     jobs_stuck: int = 0
-    failed_without_reason: int = 0
+    failed_without_reason: int = 0  # render jobs, and speak requests given up without a code
+    speaks_acked: int = 0
+    speaks_failed: Counter[str] = field(default_factory=Counter)  # by error code
     problems: list[str] = field(default_factory=list)
     memory_growth: float | None = None  # end / reference - 1
     fds_growth: float | None = None
@@ -91,8 +94,13 @@ class Verdict:
 
     def summary(self) -> dict[str, Any]:
         """The figures as JSON (``verdict.json`` next to the history)."""
-        out = {k: val for k, val in vars(self).items() if k != "jobs_failed"}
-        return {**out, "jobs_failed": dict(self.jobs_failed), "correct": self.correct}
+        out = {k: val for k, val in vars(self).items() if k not in ("jobs_failed", "speaks_failed")}
+        return {
+            **out,
+            "jobs_failed": dict(self.jobs_failed),
+            "speaks_failed": dict(self.speaks_failed),
+            "correct": self.correct,
+        }
 
     def problem(self, text: str) -> None:
         if len(self.problems) < 30:
@@ -110,6 +118,7 @@ def check(history: History, journal: Any, tenant: str = "default") -> Verdict:
     _check_commands(history, events, journal, tenant, v)
     _check_subscribers(history, events, v)
     _check_jobs(history, v)
+    _check_speaks(history, v)
     _check_resources(history, v)
     return v
 
@@ -211,6 +220,32 @@ def _check_jobs(history: History, v: Verdict) -> None:
         else:
             v.jobs_stuck += 1
             v.problem(f"job {job_id} still {status} after the drain")
+
+
+def _check_speaks(history: History, v: Verdict) -> None:
+    """Every speak request (speech synthesised, then SpeechStarted recorded) ended: answered,
+    or given up by the client after an error the service explained (a JSON error code)."""
+    for c in history.commands:
+        if c.kind != "speak":
+            continue
+        if c.acked is not None:
+            v.speaks_acked += 1
+            continue
+        code = _error_code(c.last_error)
+        v.speaks_failed[code or "no reason"] += 1
+        if code is None:
+            v.failed_without_reason += 1
+            v.problem(f"speak {c.key} on {c.target} ended without a reason: {c.last_error!r}")
+
+
+def _error_code(last_error: str) -> str | None:
+    """The ``error.code`` of a recorded error answer (``"503 {json}"``), if it had one."""
+    _, _, body = last_error.partition(" ")
+    try:
+        code = json.loads(body)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return str(code) if code else None
 
 
 def _at(rows: list[dict[str, float]], t: float) -> dict[str, float] | None:
@@ -331,6 +366,11 @@ def figures(
             f"{history.speaks} / {history.sessions_opened} / {history.sessions_closed}",
         ),
         (
+            "speak requests answered / given up (reason) / without a reason",
+            f"{v.speaks_acked} / {sum(v.speaks_failed.values())}"
+            f" ({dict(v.speaks_failed) or '-'}) / {v.speaks_failed.get('no reason', 0)}",
+        ),
+        (
             "fan-out p50 / p99, ms: metrics (append -> frame sent, all frames)",
             f"{(m50 or 0) * 1000:.1f} / {(m99 or 0) * 1000:.1f} ({m_count:.0f} frames)",
         ),
@@ -347,9 +387,11 @@ def figures(
             f"{a50 * 1000:.1f} / {a99 * 1000:.1f} ({a_count:.0f} appends)",
         ),
         (
-            "commands counted by the metrics: ok / replayed / unavailable; journal errors",
+            "commands counted by the metrics: ok / replayed / unavailable / overloaded (shed);"
+            " journal errors",
             f"{metrics.get('commands_ok', 0):.0f} / {metrics.get('commands_replayed', 0):.0f}"
-            f" / {metrics.get('commands_unavailable', 0):.0f};"
+            f" / {metrics.get('commands_unavailable', 0):.0f}"
+            f" / {metrics.get('commands_overloaded', 0):.0f};"
             f" {metrics.get('journal_errors', 0):.0f}",
         ),
         ("command p50 / p99, ms (all)", f"{_ms(all_lat, 50)} / {_ms(all_lat, 99)}"),
@@ -370,6 +412,8 @@ def figures(
                 else ""
             ),
         ),
+        ("RSS by process kind, MiB: reference -> end (largest changes)", _role_growth(history)),
+        ("machine load average (1 min) over the run: mean / max", _load(history)),
         ("verdict", "CORRECT" if v.correct else "INCORRECT"),
     ]
     numbers = {
@@ -383,6 +427,28 @@ def figures(
         "fanout_soak_p99_s": percentile(fan_all, 99) if fan_all else None,
     }
     return rows, numbers
+
+
+def _load(history: History) -> str:
+    """The machine's load (2 cores, shared): what the latencies were measured under."""
+    loads = [r["load1"] for r in history.resources if "load1" in r]
+    if not loads:
+        return "-"
+    return f"{sum(loads) / len(loads):.1f} / {max(loads):.1f}"
+
+
+def _role_growth(history: History) -> str:
+    """Which kinds of process grew (or shrank) most between the reference sample and the end."""
+    rows = history.rss_by_role
+    if len(rows) < 3:
+        return "-"
+    end = rows[-1]
+    ref = _at(rows, 120.0) if end["t"] >= 240 else _at(rows, end["t"] / 3)
+    if ref is None:
+        return "-"
+    roles = (set(ref) | set(end)) - {"t"}
+    changes = sorted(roles, key=lambda r: -abs(end.get(r, 0.0) - ref.get(r, 0.0)))[:6]
+    return ", ".join(f"{r} {ref.get(r, 0.0):.0f} -> {end.get(r, 0.0):.0f}" for r in changes)
 
 
 def metrics_agree(numbers: dict[str, Any]) -> str:
@@ -425,7 +491,7 @@ def report(
     )
     notes = (
         "bench/soak.py (`make soak`). Faults: SIGKILL of an entity host actor every 60 s; "
-        "in turn a Renderer replica, the ingress replica, and a journal outage "
+        "in turn a Renderer replica, the ingress replica, the Speech replica, and a journal outage "
         f"({args.outage:.0f} s: SQLite file locked by another process, or the PostgreSQL "
         "server stopped and started). The machine's 2 cores are shared with other work, so "
         "latencies are those of a loaded machine. Correctness is checked from the journal."

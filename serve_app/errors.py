@@ -116,6 +116,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "conflict": 409,
     "version_conflict": 409,
     "unavailable": 503,
+    "overloaded": 503,
     "preset_not_found": 404,
     "preset_exists": 409,
     # the asset store (assets.errors)

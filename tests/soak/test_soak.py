@@ -37,7 +37,13 @@ def test_a_minute_under_load_with_faults_loses_nothing(tmp_path: Path) -> None:
     assert verdict_file.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     verdict = json.loads(verdict_file.read_text())
     history = json.loads((tmp_path / "history.json").read_text())
-    assert [f["kind"] for f in history["faults"]] == ["host", "renderer", "ingress", "journal"]
+    assert [f["kind"] for f in history["faults"]] == [
+        "host",
+        "renderer",
+        "speech",
+        "ingress",
+        "journal",
+    ]
     assert all(not f["error"] for f in history["faults"]), history["faults"]
     assert verdict["acked"] > 500, verdict  # the load ran
     assert verdict["frames"] > 1000, verdict

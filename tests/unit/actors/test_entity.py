@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -18,7 +19,14 @@ from actors.commands import (
 )
 from actors.config import EntityConfig
 from actors.entity import EntityRuntime
-from actors.errors import Conflict, EntityError, Fenced, NotFound, VersionMismatch
+from actors.errors import (
+    Conflict,
+    EntityError,
+    Fenced,
+    NotFound,
+    Overloaded,
+    VersionMismatch,
+)
 from actors.naming import stream_id
 from actors.session import SessionAggregate
 from events import MemoryJournal
@@ -220,3 +228,71 @@ async def test_a_retry_of_a_command_whose_answer_was_lost_is_not_recorded_twice(
     assert keys.count("k1") == 1 and fresh.state.version == 3
     after = await fresh.execute(SetEmotion(emotion="angry", intensity=0.3), idempotency_key="k2")
     assert after.version == 4 and not after.replayed
+
+
+class GatedJournal(MemoryJournal):
+    """Appends wait until ``gate`` is open: a journal slowed down, with the mailbox held."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def append_batch(self, requests: Any) -> Any:
+        assert self.gate.wait(10), "the test never opened the gate"
+        return super().append_batch(requests)
+
+
+async def test_a_retry_is_answered_before_the_mailbox_and_never_queued_twice() -> None:
+    journal = GatedJournal()
+    rt = avatar(journal)
+    await rt.activate()
+    await rt.execute(SetEmotion(emotion="happy"), idempotency_key="k1")
+    journal.gate.clear()
+    slow = asyncio.ensure_future(rt.execute(SetEmotion(emotion="sad"), idempotency_key="k2"))
+    await until(lambda: rt.busy() and rt.queued == 1)
+    try:
+        # a retry of a recorded command is answered at once, though the mailbox is held
+        replay = await asyncio.wait_for(
+            rt.execute(SetEmotion(emotion="happy"), idempotency_key="k1"), 1.0
+        )
+        assert replay.replayed and replay.version == 2
+        # a retry of the command in flight waits for that attempt instead of queueing again
+        retry = asyncio.ensure_future(rt.execute(SetEmotion(emotion="sad"), idempotency_key="k2"))
+        await asyncio.sleep(0.05)
+        assert rt.queued == 1 and not retry.done()
+    finally:
+        journal.gate.set()
+    first, again = await slow, await retry
+    assert (first.version, first.replayed) == (3, False)
+    assert (again.version, again.replayed) == (3, True)
+    keys = [r.metadata.get("idempotency_key") for r in journal.read("avatar:t1:ada")]
+    assert keys == ["k1", "k1", "k2"]  # AvatarCreated and EmotionSet, then k2 once
+
+
+async def test_a_backed_up_entity_refuses_commands_instead_of_queueing_them() -> None:
+    journal = GatedJournal()
+    rt = avatar(journal, max_queued_commands=2)
+    rt.config = rt.config.model_copy(update={"queue_timeout_s": 0.3})
+    await rt.activate()
+    await rt.execute(Touch(), idempotency_key="k0")
+    journal.gate.clear()
+    try:
+        holder = asyncio.ensure_future(rt.execute(SetEmotion(emotion="sad"), idempotency_key="k1"))
+        await until(lambda: rt.queued == 1)
+        waiting = asyncio.ensure_future(
+            rt.execute(SetEmotion(emotion="angry"), idempotency_key="k2")
+        )
+        await until(lambda: rt.queued == 2)
+        with pytest.raises(Overloaded):  # the queue is full: refused at once
+            await rt.execute(SetEmotion(emotion="happy"), idempotency_key="k3")
+        with pytest.raises(Overloaded) as waited:  # it waited its time out: refused, not run
+            await waiting
+        assert waited.value.code == "overloaded"
+    finally:
+        journal.gate.set()
+    assert (await holder).version == 2
+    keys = [r.metadata.get("idempotency_key") for r in journal.read("avatar:t1:ada")]
+    assert keys == ["k0", "k1"]  # the refused commands left nothing
+    retried = await rt.execute(SetEmotion(emotion="angry"), idempotency_key="k2")
+    assert (retried.version, retried.replayed) == (3, False)

@@ -94,5 +94,21 @@ def test_the_fault_schedule_kills_a_host_every_minute_and_each_other_fault_in_tu
     hosts = [t for t, kind in ten if kind == "host"]
     assert hosts == [30.0 + 60 * i for i in range(10)]
     others = [kind for _, kind in ten if kind != "host"]
-    assert others[:3] == ["renderer", "ingress", "journal"] and len(others) == 9
-    assert [kind for _, kind in fault_schedule(60)] == ["host", "renderer", "ingress", "journal"]
+    assert others[:4] == ["renderer", "ingress", "journal", "speech"] and len(others) == 9
+    short = [kind for _, kind in fault_schedule(60)]
+    assert short == ["host", "renderer", "speech", "ingress", "journal"]
+
+
+def test_a_speak_given_up_without_an_explained_error_is_found() -> None:
+    journal, _ = _journal_with_commands([])
+    history = History(started=999.0)
+    explained = Command("s1", "speak", AVATAR, 1000.0, attempts=9)
+    explained.last_error = '503 {"error": {"code": "speech_unavailable", "message": "down"}}'
+    unexplained = Command("s2", "speak", AVATAR, 1000.0, attempts=9)
+    unexplained.last_error = "500 Internal Server Error"
+    answered = Command("s3", "speak", AVATAR, 1000.0, attempts=1, acked=1001.0)
+    history.commands = [explained, unexplained, answered]
+    verdict = check(history, journal)
+    assert verdict.speaks_acked == 1
+    assert dict(verdict.speaks_failed) == {"speech_unavailable": 1, "no reason": 1}
+    assert verdict.failed_without_reason == 1 and not verdict.correct

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from actors.errors import Conflict, NotFound, Unavailable
+from actors.errors import Conflict, NotFound, Overloaded, Unavailable
 from assets.errors import AssetNotFound, AssetTooLarge
 from events.errors import StorageError
 from serve_app.errors import STATUS_BY_CODE, ApiError, Failure, install_error_handlers
@@ -72,6 +72,7 @@ def test_inner_errors_get_their_status_from_the_table() -> None:
         (NotFound("gone"), 404),
         (Conflict("closed"), 409),
         (Unavailable("actor down"), 503),
+        (Overloaded("too many commands waiting"), 503),  # shed: retry after a pause
         (AssetNotFound("a"), 404),
         (AssetTooLarge("big"), 413),
     ]:
