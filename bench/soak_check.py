@@ -134,7 +134,9 @@ def _check_commands(
     for records in events.values():
         for r in records:
             key = r.metadata.get("idempotency_key")
-            if key:
+            # an avatar's first command records AvatarCreated with its own event, in the same
+            # append and under the same key: that is one command recorded once
+            if key and r.event.type != "AvatarCreated":
                 by_key.setdefault(key, []).append(r)
     for c in history.commands:
         v.commands_sent += 1

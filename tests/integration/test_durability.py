@@ -115,6 +115,7 @@ async def test_two_writers_racing_with_if_match_exactly_one_wins(
     service: Service, http: aiohttp.ClientSession
 ) -> None:
     aid = new_id()
+    await call(http, "POST", f"{service.api}/emotions", {"avatar_id": aid, "emotion": "neutral"})
     _, state, headers = await call(http, "GET", f"{service.api}/{aid}/state")
     results = await asyncio.gather(
         *[
@@ -171,6 +172,7 @@ async def test_watched_actor_does_not_passivate(
     service: Service, http: aiohttp.ClientSession
 ) -> None:
     aid = new_id()
+    await call(http, "POST", f"{service.api}/emotions", {"avatar_id": aid, "emotion": "happy"})
     async with http.ws_connect(f"{service.ws_api}/{aid}/stream") as ws:
         await frames(ws, 1)
         pid = await pid_of(service, aid)

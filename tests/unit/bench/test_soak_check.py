@@ -65,6 +65,22 @@ def test_lost_and_doubled_commands_are_found() -> None:
     assert not verdict.correct
 
 
+def test_an_avatars_first_command_records_its_creation_with_it_once() -> None:
+    """A first command records [AvatarCreated, EmotionSet] in one append, under its key: one
+    command recorded once, acknowledged at the version of its own event."""
+    journal = MemoryJournal()
+    created = AvatarCreated(avatar_id=AVATAR, tenant="default")
+    journal.append(
+        STREAM, [created, EmotionSet(emotion="happy")], metadata={"idempotency_key": "k1"}
+    )
+    history = History(started=999.0)
+    history.commands = [_acked("k1", 2)]
+    verdict = check(history, journal)
+    assert verdict.correct, verdict.problems
+    journal.append(STREAM, [EmotionSet(emotion="sad")], metadata={"idempotency_key": "k1"})
+    assert check(history, journal).duplicated == 1  # the same key recorded again: a double
+
+
 def test_gaps_duplicates_reordering_and_foreign_frames_are_found() -> None:
     journal, ids = _journal_with_commands(["k1", "k2", "k3", "k4"])
     history = History(started=999.0)
