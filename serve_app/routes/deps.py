@@ -17,6 +17,12 @@ def get_gateway(conn: HTTPConnection) -> Gateway:
     return gateway_of(conn).for_tenant(principal_of(conn).tenant)
 
 
-GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+async def _request_gateway(conn: HTTPConnection) -> Gateway:
+    """``get_gateway`` as a dependency: async, so FastAPI calls it on the event loop instead of
+    handing every request to a worker thread and back (a sync dependency runs in a thread)."""
+    return get_gateway(conn)
+
+
+GatewayDep = Annotated[Gateway, Depends(_request_gateway)]
 AvatarId = Annotated[str, Path(pattern=ID_PATTERN, description="Client-chosen avatar id.")]
 SessionId = Annotated[str, Path(pattern=ID_PATTERN, description="Session id from POST /session.")]
