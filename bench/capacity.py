@@ -29,7 +29,7 @@ from typing import Any
 from tqdm import tqdm
 
 from bench.common import percentile, record
-from bench.load import cli_service, floor_app, fmt, http_load, uss_mb
+from bench.load import cli_service, cpu_by_group, floor_app, fmt, http_load, uss_mb
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -132,20 +132,34 @@ async def placement_rows(args: argparse.Namespace, journal_url: str) -> list[tup
 
 
 async def http_rows(
-    base: str, label: str, requests: int, headers: dict[str, str] | None = None
+    base: str,
+    label: str,
+    requests: int,
+    headers: dict[str, str] | None = None,
+    cpu: dict[tuple[str, int], dict[str, float]] | None = None,
 ) -> dict[tuple[str, int], Any]:
+    """Latencies and req/s per (method, clients); ``cpu``, when given, gets the CPU ms each
+    request cost the service's processes (ingress, hosts, HAProxy)."""
     out: dict[tuple[str, int], Any] = {}
     for method in ("GET", "POST"):
         for clients in (1, 32):
             per = requests if clients == 1 else max(10, requests // 8)
+            before = cpu_by_group()
             out[(method, clients)] = await http_load(
                 base, method, clients, per, f"{label}-{method}-{clients}", headers
             )
+            if cpu is not None:
+                after, n = cpu_by_group(), len(out[(method, clients)][0])
+                cpu[(method, clients)] = {k: (after[k] - before[k]) / n * 1000 for k in after}
     return out
 
 
 async def service_rows(
-    data_dir: Path, mode: str, requests: int, keys: bool = False
+    data_dir: Path,
+    mode: str,
+    requests: int,
+    keys: bool = False,
+    cpu: dict[tuple[str, int], dict[str, float]] | None = None,
 ) -> dict[tuple[str, int], Any]:
     """Start the service as a user would (the CLI, hosted placement) and load it over HTTP;
     ``keys``: with API keys required, and the load sending one."""
@@ -156,7 +170,7 @@ async def service_rows(
         env["AVATAR_AUTH"] = "keys"
         headers = {"Authorization": f"Bearer {create_key(folder)}"}
     async with cli_service(folder, "--http-mode", mode, env=env, timeout=120) as base:
-        return await http_rows(base, f"{mode}-{keys}", requests, headers)
+        return await http_rows(base, f"{mode}-{keys}", requests, headers, cpu)
 
 
 def create_key(data_dir: Path) -> str:
@@ -218,7 +232,8 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]
     floor = await floor_rows(data_dir, args.requests)
     names = {"GET": "state read", "POST": "command"}
     for mode in args.http_modes:
-        service = await service_rows(data_dir, mode, args.requests)
+        cpu: dict[tuple[str, int], dict[str, float]] = {}
+        service = await service_rows(data_dir, mode, args.requests, cpu=cpu)
         for (method, clients), (lat, rps) in service.items():
             rows += [
                 (
@@ -231,6 +246,14 @@ async def run(args: argparse.Namespace, data_dir: Path) -> list[tuple[str, str]]
                     f"{percentile(lat, 50) / percentile(floor[(method, clients)][0], 50):.1f}x",
                 ),
             ]
+        for method in ("GET", "POST"):
+            spent = cpu[(method, 32)]
+            rows.append(
+                (
+                    f"CPU per {names[method]}, {mode}, 32 clients, ms: ingress / hosts / haproxy",
+                    f"{spent['ingress']:.2f} / {spent['hosts']:.2f} / {spent['haproxy']:.2f}",
+                )
+            )
         # the same run: durable commands against reads (group commit's target: >= 90%)
         rows.append(
             (

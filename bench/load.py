@@ -70,8 +70,9 @@ async def http_load(
 ) -> tuple[list[float], float]:
     """``clients`` concurrent clients, each on its own avatar: GET its state or POST an emotion.
 
-    Every client warms up first (its avatar is created then) and measuring starts only when all
-    are warm. Returns (latencies in ms, requests/s over the measured phase).
+    Every client warms up first (its avatar is created by a command, then read or changed a
+    few times) and measuring starts only when all are warm. Returns (latencies in ms,
+    requests/s over the measured phase).
     """
     latencies: list[float] = []
     spans: list[float] = []
@@ -79,8 +80,8 @@ async def http_load(
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
 
-        async def request(avatar: str, i: int) -> None:
-            if method == "GET":
+        async def request(avatar: str, i: int, kind: str = method) -> None:
+            if kind == "GET":
                 async with http.get(f"{base}/api/v1/avatars/{avatar}/state") as r:
                     assert r.status == 200, await r.text()
                     await r.read()
@@ -92,6 +93,7 @@ async def http_load(
 
         async def client(c: int) -> None:
             avatar = f"{tag}-{c}"
+            await request(avatar, 0, "POST")  # a read of an avatar never recorded is not one
             for i in range(3):
                 await request(avatar, i)
             await barrier.wait()
@@ -104,6 +106,32 @@ async def http_load(
 
         await asyncio.gather(*[client(c) for c in range(clients)])
     return latencies, len(latencies) / (max(spans) - min(spans))
+
+
+PROCESS_GROUPS = {
+    "ingress": "ServeReplica:avatar-service:Ingress",
+    "hosts": "EntityHost",
+    "haproxy": "haproxy",
+}
+"""Processes of the service whose CPU a load is charged with, found by their command line."""
+
+
+def cpu_by_group(groups: dict[str, str] = PROCESS_GROUPS) -> dict[str, float]:
+    """CPU seconds used so far by this machine's processes, summed per group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = dict.fromkeys(groups, 0.0)
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        for name, needle in groups.items():
+            if needle in command:
+                out[name] += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return out
 
 
 @asynccontextmanager

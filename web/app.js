@@ -26,6 +26,7 @@ const state = {
   stream: null,
   speakingTimer: 0,
   speaking: false,
+  avatarEventSeen: 0, // the newest avatar event applied from the stream (its version)
   snapshots: 0,
 };
 
@@ -157,6 +158,7 @@ async function useAvatar(avatarId, presetId = "") {
   if (presetId) await api.customize(avatarId, presetId);
   const view = await api.state(avatarId);
   const changed = avatarId !== state.avatarId;
+  if (avatarId !== state.avatarId) state.avatarEventSeen = 0;
   state.avatarId = avatarId;
   state.avatar = view.state;
   $("avatar-id").value = avatarId;
@@ -192,6 +194,10 @@ function showAvatar(version) {
 function applyAvatarEvent(event) {
   const a = state.avatar;
   if (!a) return;
+  // an event already applied (a resync or a backfill brings it again) changes nothing twice:
+  // an old SpeechStarted would otherwise start the speaking badge again after its interrupt
+  if (event.version && event.version <= state.avatarEventSeen) return;
+  state.avatarEventSeen = Math.max(state.avatarEventSeen, event.version || 0);
   const d = event.data || {};
   switch (event.type) {
     case "EmotionSet":
@@ -256,7 +262,9 @@ async function speak(event) {
   const text = $("speak-text").value;
   const voice = $("voice").value || undefined;
   const result = await busy($("speak"), () => api.speak(state.avatarId, text, voice));
-  if (result) {
+  // The stream may have brought this speech, and what came after it (an interrupt), before
+  // this answer: then the stream's account stands.
+  if (result && !(state.avatarEventSeen > result.version)) {
     markSpeaking(result.duration_ms);
     showAvatar(result.version);
   }
