@@ -17,7 +17,14 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def encoders() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True) if "ffmpeg" in p.name()]
+    found = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if "ffmpeg" in p.name():
+                found.append(p)
+        except psutil.NoSuchProcess:  # ended between the listing and the look
+            continue
+    return found
 
 
 async def test_a_cancelled_render_stops_and_stores_nothing(tmp_path: Path) -> None:
