@@ -108,6 +108,7 @@ class RateLimiter:
         self.clock = clock
         self.known: Counts = {}  # totals from the last sync (every replica's)
         self.pending: Counts = {}  # counted here since then
+        self.sending: Counts = {}  # counted here, on their way to the counter (not in known yet)
         self._sync: asyncio.Task[None] | None = None
 
     def admit(self, key_id: str, bucket: str) -> float | None:
@@ -116,7 +117,7 @@ class RateLimiter:
         now = self.clock()
         window = math.floor(now / window_s)
         k = (key_id, bucket, window)
-        used = self.known.get(k, 0) + self.pending.get(k, 0)
+        used = self.known.get(k, 0) + self.sending.get(k, 0) + self.pending.get(k, 0)
         if used >= self.limits[bucket]:
             return max(0.001, (window + 1) * window_s - now)
         self.pending[k] = self.pending.get(k, 0) + 1
@@ -134,6 +135,7 @@ class RateLimiter:
         while idle < 40:  # stops after ~10 s without traffic; the next request restarts it
             await asyncio.sleep(SYNC_S)
             deltas, self.pending = self.pending, {}
+            self.sending = deltas  # still counted while the call is out
             idle = idle + 1 if not deltas else 0
             try:
                 totals = await self.shared.add.remote(deltas, self.windows)
@@ -143,6 +145,8 @@ class RateLimiter:
                     self.shared.reset()
                 for k, n in deltas.items():
                     self.known[k] = self.known.get(k, 0) + n
+                self.sending = {}
                 continue
             # what was counted here during the call is still pending, on top of the totals
             self.known = totals
+            self.sending = {}
