@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, ClassVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from events.errors import CodecError
+from events.ids import new_event_id
 
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
@@ -32,7 +33,7 @@ class Event(BaseModel):
     schema_version: ClassVar[int] = 1
 
     type: str
-    event_id: UUID = Field(default_factory=uuid4, description="Unique id; retries reuse it.")
+    event_id: UUID = Field(default_factory=new_event_id, description="Unique id; retries reuse it.")
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
