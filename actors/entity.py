@@ -206,7 +206,10 @@ class EntityRuntime(Generic[S]):
         self.queued += 1
         try:
             try:
-                await asyncio.wait_for(self._mailbox.acquire(), self.config.queue_timeout_s)
+                if self._mailbox.locked():  # wait, but not for ever
+                    await asyncio.wait_for(self._mailbox.acquire(), self.config.queue_timeout_s)
+                else:  # free: taken at once, without the timer and task of a wait_for
+                    await self._mailbox.acquire()
             except TimeoutError:
                 raise Overloaded(
                     f"{self.stream_id} is busy: the command waited"
@@ -245,7 +248,13 @@ class EntityRuntime(Generic[S]):
             idempotency_key=idempotency_key,
             metadata=metadata,
         )
-        return {**result.model_dump(), "state": self.view()["state"]}
+        return {
+            "stream_id": result.stream_id,
+            "version": result.version,
+            "events": result.events,
+            "replayed": result.replayed,
+            "state": self.aggregate.view(self.state),
+        }
 
     async def _decide_and_append(
         self, command: BaseModel, meta: dict[str, Any], expected_version: int | None

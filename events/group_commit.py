@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from events.base import Event
@@ -27,6 +28,9 @@ class GroupCommitter:
         self.max_batch = max_batch
         self._pending: list[tuple[AppendRequest, asyncio.Future[list[int]]]] = []
         self._writer: asyncio.Task[None] | None = None
+        # One thread writes: its journal connection stays open and warm, and a batch is handed
+        # over without the context copy of asyncio.to_thread. The thread ends with the committer.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="group-commit")
         self.commits = 0  # transactions written
         self.appends = 0  # appends they carried
 
@@ -55,8 +59,8 @@ class GroupCommitter:
                 batch = self._pending[: self.max_batch]
                 del self._pending[: self.max_batch]
                 try:
-                    outcomes: list[Any] = await asyncio.to_thread(
-                        self.journal.append_batch, [request for request, _ in batch]
+                    outcomes: list[Any] = await asyncio.get_running_loop().run_in_executor(
+                        self._thread, self.journal.append_batch, [request for request, _ in batch]
                     )
                 except BaseException as e:  # a bug, or the loop shutting down
                     outcomes = [e] * len(batch)

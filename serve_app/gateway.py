@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import threading
 import time
 import uuid
@@ -39,6 +40,11 @@ from serve_app.rendering.driver import JobDriver
 from serve_app.rendering.jobs import JobStore
 from serve_app.rendering.outputs import shared_asset_store
 from serve_app.settings import Settings
+
+_PROCESS = uuid.uuid4().hex[:12]
+_commands = itertools.count(1)
+"""Keys of commands sent without one (the directory may retry them): this process's random
+prefix and a counter, unique without a call to the OS per command."""
 
 FOLDERS: dict[Kind, Folder[Any]] = {"avatar": avatar_folder, "session": session_folder}
 
@@ -127,7 +133,7 @@ class Gateway:
 
         Without a client key, one is made up so that the directory may retry safely.
         """
-        key = idempotency_key or f"auto-{uuid.uuid4().hex}"
+        key = idempotency_key or f"auto-{_PROCESS}-{next(_commands)}"
         return await self.directory.call(  # type: ignore[no-any-return]
             kind, self.tenant, entity_id, "execute", command, if_match, key, metadata
         )
