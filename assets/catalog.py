@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from events.catalog import Quality, Shading
+from events.picture import Quality, Shading
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ Imports nothing else of this project; everything above builds on it.
 
 from events import (
     avatar,
-    catalog,
     default_voice,
     idempotency,
     jobs,

@@ -24,7 +24,7 @@ from pydantic import (
 
 from actors.config import EntityConfig
 from actors.naming import DEFAULT_TENANT
-from events.catalog import MAX_FPS, MAX_SIZE, MIN_FPS, MIN_SIZE
+from events.picture import MAX_FPS, MAX_SIZE, MIN_FPS, MIN_SIZE
 from events.urls import redact_url
 
 ENV_PREFIX = "AVATAR_"

@@ -17,7 +17,7 @@ from ray.serve.handle import DeploymentHandle
 
 from actors.remote import live_registry
 from assets import look_of
-from events.catalog import MAX_FPS, MAX_SIZE, MIN_FPS, MIN_SIZE, Quality, Shading
+from events.picture import MAX_FPS, MAX_SIZE, MIN_FPS, MIN_SIZE, Quality, Shading
 from serve_app.auth.edge import principal_of
 from serve_app.catalog import render_config
 from serve_app.errors import ApiError, Failure

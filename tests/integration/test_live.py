@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import aiohttp
 import numpy as np
 import pytest
 
-from serve_app.live.ice import use_host_addresses
 from serve_app.live.viewer import LiveViewer, Received
 from tests.integration.conftest import Service
 from tests.integration.helpers import call, new_id
@@ -26,6 +24,7 @@ from tests.waiting import until
 
 pytestmark = [
     pytest.mark.parametrize("service", ["dedicated"], indirect=True),
+    pytest.mark.usefixtures("loopback_ice"),
     pytest.mark.timeout(240),
 ]
 
@@ -36,21 +35,6 @@ SPEECH = (
     "Thanks for joining me today. Let us talk about the payments platform you built, "
     "how you planned the migration, and what you would do differently next time."
 )
-
-
-@pytest.fixture(autouse=True)
-def loopback_ice() -> Iterator[None]:
-    use_host_addresses(["127.0.0.1"])
-    yield
-    use_host_addresses([])
-
-
-@pytest.fixture
-async def viewers() -> AsyncIterator[list[LiveViewer]]:
-    made: list[LiveViewer] = []
-    yield made
-    for v in made:
-        await v.close()
 
 
 async def open_session(service: Service, http: aiohttp.ClientSession, still: bool) -> str:

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
 
-from serve_app.live.ice import use_host_addresses
 from serve_app.live.viewer import LiveViewer
 from tests.integration.helpers import call, frames, new_id
 from tests.integration.test_tenants import _bearer, new_key
@@ -57,21 +55,6 @@ async def test_a_keys_render_jobs_queued_or_running_are_limited(
     await until(all_ended, timeout=180, interval=0.5, what="the render jobs ending")
     status, job, _ = await call(http, "POST", url, body, a)  # its jobs ended: room again
     assert status == 202, job
-
-
-@pytest.fixture
-async def viewers() -> AsyncIterator[list[LiveViewer]]:
-    made: list[LiveViewer] = []
-    yield made
-    for v in made:
-        await v.close()
-
-
-@pytest.fixture
-def loopback_ice() -> Iterator[None]:
-    use_host_addresses(["127.0.0.1"])
-    yield
-    use_host_addresses([])
 
 
 async def test_a_keys_live_streams_are_limited(
