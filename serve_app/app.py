@@ -15,7 +15,7 @@ from ray import serve
 from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
-from serve_app import streams
+from serve_app import metrics, streams
 from serve_app.auth.cors import Cors
 from serve_app.auth.edge import AuthMiddleware, is_open
 from serve_app.auth.mode import resolve_auth
@@ -150,20 +150,11 @@ def _document_errors_and_auth(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-INGRESS_AUTOSCALING: dict[str, Any] = {
-    "min_replicas": 1,  # Settings.ingress_min_replicas
-    "max_replicas": 4,
-    "target_ongoing_requests": 200,
-    "upscale_delay_s": 5,
-    "downscale_delay_s": 60,
-}
-
-
 @serve.deployment(
     name="Ingress",
     ray_actor_options={"num_cpus": 0},
     max_ongoing_requests=1000,  # each open WebSocket holds a slot; the default 5 starves HTTP
-    autoscaling_config=INGRESS_AUTOSCALING,
+    autoscaling_config=Settings().ingress_autoscaling(),  # build_app applies the settings'
 )
 @serve.ingress()
 class Ingress:
@@ -188,6 +179,12 @@ class Ingress:
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_app(self.gateway)
+
+    async def record_autoscaling_stats(self) -> dict[str, float]:
+        """What Serve's autoscaler reads (``serve_app.ingress_scaling``). The window is read
+        through its module: Serve pickles this class by value, and a lock cannot be pickled."""
+        window = metrics.REQUESTS
+        return {"http_in_flight": float(window.in_flight), "websockets": float(window.websockets)}
 
 
 class AppArgs(BaseModel):
@@ -240,11 +237,7 @@ def build_app(args: AppArgs | dict[str, Any]) -> Application:
         "speech": speech.bind(config),
         "live": live.bind(config),
     }
-    ingress_scaling = {**INGRESS_AUTOSCALING, "min_replicas": settings.ingress_min_replicas}
-    ingress_scaling["max_replicas"] = max(
-        ingress_scaling["max_replicas"], settings.ingress_min_replicas
-    )
     return Ingress.options(  # type: ignore[attr-defined,no-any-return]
         max_ongoing_requests=settings.ingress_max_ongoing_requests,
-        autoscaling_config=ingress_scaling,
+        autoscaling_config=settings.ingress_autoscaling(),
     ).bind(config, **deployments)

@@ -44,10 +44,16 @@ class LatencyWindow:
         self._lock = threading.Lock()
         self.total = 0
         self.in_flight = 0
+        self.websockets = 0
+        """WebSockets open now (not requests: Serve's autoscaling counts them apart)."""
 
     def started(self) -> None:
         with self._lock:
             self.in_flight += 1
+
+    def websocket(self, change: int) -> None:
+        with self._lock:
+            self.websockets += change
 
     def record(self, seconds: float, status: int) -> None:
         with self._lock:
@@ -59,13 +65,14 @@ class LatencyWindow:
         now = self.clock()
         with self._lock:
             recent = [(s, code) for t, s, code in self._samples if now - t <= self.window_s]
-            in_flight, total = self.in_flight, self.total
+            in_flight, total, websockets = self.in_flight, self.total, self.websockets
         latencies = sorted(s for s, _ in recent)
         out: dict[str, Any] = {
             "window_s": self.window_s,
             "requests": len(recent),
             "requests_total": total,
             "in_flight": in_flight,
+            "websockets_open": websockets,
             "errors_5xx": sum(1 for _, code in recent if code >= 500),
             "requests_per_s": round(len(recent) / self.window_s, 3),
             "p50_ms": None,
@@ -86,7 +93,7 @@ REQUESTS = LatencyWindow()
 class LatencyMiddleware:
     """Pure ASGI middleware timing each HTTP request until its last body byte is sent.
 
-    WebSockets pass through untimed (a stream's lifetime is not a latency).
+    WebSockets pass through untimed (a stream's lifetime is not a latency), and counted.
     """
 
     def __init__(self, app: ASGIApp, window: LatencyWindow = REQUESTS) -> None:
@@ -94,6 +101,13 @@ class LatencyMiddleware:
         self.window = window
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            self.window.websocket(+1)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.window.websocket(-1)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

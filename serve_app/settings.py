@@ -101,6 +101,17 @@ class Settings(BaseModel):
     session_ttl_min_s: int = Field(60, ge=1)
     session_ttl_max_s: int = Field(86_400, ge=1)
     ingress_max_ongoing_requests: int = Field(1000, ge=1)
+    ingress_target_requests: float = Field(
+        200.0,
+        gt=0,
+        description="HTTP requests in flight per Ingress replica before another is added.",
+    )
+    ingress_target_websockets: float = Field(
+        2000.0,
+        gt=0,
+        description="Open WebSockets per Ingress replica before another is added (an idle "
+        "subscriber costs memory, not CPU: it is not counted as a request).",
+    )
     ingress_min_replicas: int = Field(
         1,
         ge=1,
@@ -246,6 +257,23 @@ class Settings(BaseModel):
         description="Bytes one tenant may store as assets: uploads, renders, speech audio "
         "(100 GiB; a write over it is a 507).",
     )
+
+    def ingress_autoscaling(self) -> dict[str, Any]:
+        """The Ingress's ``autoscaling_config``: replicas follow HTTP requests in flight, and
+        open WebSockets at their own target (``serve_app.ingress_scaling``)."""
+        return {
+            "min_replicas": self.ingress_min_replicas,
+            "max_replicas": max(4, self.ingress_min_replicas),
+            "upscale_delay_s": 5,
+            "downscale_delay_s": 60,
+            "policy": {
+                "policy_function": "serve_app.ingress_scaling:IngressPolicy",
+                "policy_kwargs": {
+                    "target_requests": self.ingress_target_requests,
+                    "target_websockets": self.ingress_target_websockets,
+                },
+            },
+        }
 
     def live_autoscaling(self) -> dict[str, Any]:
         """Live's ``autoscaling_config``: replicas follow the live streams they hold
