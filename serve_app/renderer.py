@@ -34,6 +34,7 @@ from events.journal import Journal
 from media.face.errors import FaceError
 from serve_app.errors import Failure
 from serve_app.metrics import RenderStats
+from serve_app.priority import lower_priority
 from serve_app.rendering.jobs import JobStore
 from serve_app.rendering.models import FrameRequest, SequenceRequest
 from serve_app.rendering.outputs import open_output_store
@@ -59,6 +60,7 @@ class Renderer:
     def __init__(self, settings: dict[str, Any]) -> None:
         logging.basicConfig(level=logging.INFO)
         self.settings = Settings.model_validate(settings)
+        lower_priority(self.settings.renderer_nice)  # batch work: live streams come first
         self.journal = shared_journal(self.settings.journal_url)
         self._workers: dict[str, RenderWorker] = {}
         self.render_stats = RenderStats()

@@ -122,6 +122,13 @@ class Settings(BaseModel):
     renderer_num_cpus: float = Field(
         0.5, gt=0, le=64, description="CPUs a Renderer replica reserves (fractional on laptops)."
     )
+    renderer_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Nice value added to Renderer replicas (drawing and ffmpeg): renders take "
+        "the CPU that live streams and commands leave idle. 0 leaves it alone.",
+    )
     renderer_max_ongoing_requests: int = Field(
         2, ge=1, description="Renders one replica runs at once; more queue at the handle."
     )
