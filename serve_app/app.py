@@ -184,7 +184,11 @@ class Ingress:
         """What Serve's autoscaler reads (``serve_app.ingress_scaling``). The window is read
         through its module: Serve pickles this class by value, and a lock cannot be pickled."""
         window = metrics.REQUESTS
-        return {"http_in_flight": float(window.in_flight), "websockets": float(window.websockets)}
+        return {
+            "http_in_flight": float(window.in_flight),
+            "websockets": float(window.websockets),
+            "cpu": metrics.PROCESS_CPU.busy(),
+        }
 
 
 class AppArgs(BaseModel):

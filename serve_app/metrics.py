@@ -86,6 +86,25 @@ class LatencyWindow:
         return out
 
 
+class CpuMeter:
+    """How busy this process has been since the last reading: CPU seconds (all its threads,
+    Ray's included) over wall seconds, so 1.0 is one core, the most a replica's event loop uses.
+    """
+
+    def __init__(self, clock: Clock = time.monotonic, cpu: Clock = time.process_time) -> None:
+        self.clock = clock
+        self.cpu = cpu
+        self._last = (clock(), cpu())
+
+    def busy(self) -> float:
+        now, used = self.clock(), self.cpu()
+        (then, before), self._last = self._last, (now, used)
+        return (used - before) / (now - then) if now > then else 0.0
+
+
+PROCESS_CPU = CpuMeter()
+"""This process's CPU meter (read by Serve's autoscaler in an ingress replica)."""
+
 REQUESTS = LatencyWindow()
 """This process's request window (one per ingress replica)."""
 

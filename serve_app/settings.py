@@ -112,6 +112,12 @@ class Settings(BaseModel):
         description="Open WebSockets per Ingress replica before another is added (an idle "
         "subscriber costs memory, not CPU: it is not counted as a request).",
     )
+    ingress_target_cpu: float = Field(
+        0.7,
+        gt=0,
+        description="Cores an Ingress replica's process uses before another is added (its "
+        "event loop runs on one: below 1, a second starts before the first is full).",
+    )
     ingress_min_replicas: int = Field(
         1,
         ge=1,
@@ -278,6 +284,7 @@ class Settings(BaseModel):
                 "policy_kwargs": {
                     "target_requests": self.ingress_target_requests,
                     "target_websockets": self.ingress_target_websockets,
+                    "target_cpu": self.ingress_target_cpu,
                 },
             },
         }

@@ -1,5 +1,5 @@
-"""The Ingress's autoscaling: HTTP requests in flight and open WebSockets, each at its target,
-counted by the latency middleware."""
+"""The Ingress's autoscaling: HTTP requests in flight, open WebSockets and the process's CPU,
+each at its target; the middleware's counts and the CPU meter that feed it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from starlette.types import Message, Receive, Scope, Send
 
 from serve_app.ingress_scaling import IngressPolicy, desired_replicas
-from serve_app.metrics import LatencyMiddleware, LatencyWindow
+from serve_app.metrics import CpuMeter, LatencyMiddleware, LatencyWindow
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -20,16 +20,51 @@ class _Ctx:
     aggregated_metrics: dict[str, dict[str, float]] | None
 
 
+TARGETS = {"http_in_flight": 200.0, "websockets": 2000.0, "cpu": 0.7}
+
+
+def _want(requests: list[float], sockets: list[float], cpu: list[float]) -> int:
+    loads = {"http_in_flight": requests, "websockets": sockets, "cpu": cpu}
+    return desired_replicas(loads, TARGETS)
+
+
 def test_idle_websockets_weigh_against_their_own_target_not_the_requests() -> None:
-    assert desired_replicas([], [], 200, 2000) == 1
-    assert desired_replicas([0.0], [300.0], 200, 2000) == 1  # 300 idle subscribers: one replica
-    assert desired_replicas([150.0, 100.0], [0.0, 0.0], 200, 2000) == 2
-    assert desired_replicas([10.0], [4500.0], 200, 2000) == 3
-    assert desired_replicas([200.0], [2000.0], 200, 2000) == 1  # at the target, not over it
-    policy = IngressPolicy(target_requests=100, target_websockets=1000)
+    assert _want([], [], []) == 1
+    assert _want([0.0], [300.0], [0.05]) == 1  # 300 idle subscribers: one replica
+    assert _want([150.0, 100.0], [0.0, 0.0], [0.2, 0.2]) == 2
+    assert _want([10.0], [4500.0], [0.1]) == 3
+    assert _want([200.0], [2000.0], [0.7]) == 1  # at the targets, not over them
+
+
+def test_a_replica_busy_with_its_subscribers_gets_a_sibling() -> None:
+    assert _want([5.0], [200.0], [0.95]) == 2  # 200 subscribers sent frames all the time
+    assert _want([5.0, 5.0], [100.0, 100.0], [0.5, 0.45]) == 2  # and it stays at two
+    assert _want([1.0, 1.0], [100.0, 100.0], [0.1, 0.1]) == 1  # quiet again: back to one
+
+
+def test_the_policy_reads_serves_aggregated_metrics() -> None:
+    policy = IngressPolicy(target_requests=100, target_websockets=1000, target_cpu=0.5)
     ctx = _Ctx({"http_in_flight": {"a": 120.0, "b": 90.0}, "websockets": {"a": 50.0}})
     assert policy(ctx) == (3, {})
+    assert policy(_Ctx({"cpu": {"a": 0.9, "b": 0.8}})) == (4, {})
     assert policy(_Ctx(None)) == (1, {})
+
+
+def test_the_cpu_meter_gives_cores_used_since_its_last_reading() -> None:
+    ticks = iter([(0.0, 0.0), (10.0, 4.0), (12.0, 6.0), (12.0, 6.0)])
+    now = {"wall": 0.0, "cpu": 0.0}
+
+    def advance() -> None:
+        now["wall"], now["cpu"] = next(ticks)
+
+    advance()
+    meter = CpuMeter(clock=lambda: now["wall"], cpu=lambda: now["cpu"])
+    advance()
+    assert meter.busy() == pytest.approx(0.4)
+    advance()
+    assert meter.busy() == pytest.approx(1.0)
+    advance()
+    assert meter.busy() == 0.0  # no time passed: nothing to say
 
 
 async def test_the_middleware_counts_open_websockets_and_requests_in_flight() -> None:

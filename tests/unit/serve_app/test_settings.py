@@ -76,12 +76,15 @@ def test_each_autoscaled_deployment_has_its_own_delays() -> None:
 
 def test_the_ingress_scales_on_requests_in_flight_and_websockets_apart() -> None:
     config = Settings(
-        ingress_min_replicas=2, ingress_target_requests=50, ingress_target_websockets=500
+        ingress_min_replicas=2,
+        ingress_target_requests=50,
+        ingress_target_websockets=500,
+        ingress_target_cpu=0.5,
     ).ingress_autoscaling()
     assert config["min_replicas"] == 2 and config["max_replicas"] == 4
     assert "target_ongoing_requests" not in config  # the policy decides, not Serve's default
     assert config["policy"] == {
         "policy_function": "serve_app.ingress_scaling:IngressPolicy",
-        "policy_kwargs": {"target_requests": 50, "target_websockets": 500},
+        "policy_kwargs": {"target_requests": 50, "target_websockets": 500, "target_cpu": 0.5},
     }
     assert Settings(ingress_min_replicas=6).ingress_autoscaling()["max_replicas"] == 6
