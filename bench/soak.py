@@ -1,7 +1,9 @@
 """Soak: the service under steady load for minutes, with faults on a schedule, then a check of
 the whole history against the journal (Jepsen-style: record everything, judge afterwards).
 
-The service starts as a user runs it (local Ray + Serve, HAProxy HTTP mode, hosted placement) on
+The service starts as a user runs it (local Ray + Serve, HAProxy HTTP mode, hosted placement,
+``--ingress-replicas`` Ingress replicas kept running: 2, as a service that must ride out the
+loss of one runs; 1 is the laptop default, and then a killed replica is an outage) on
 SQLite or on a PostgreSQL server this script starts (``tests/pg.py``). For ``--duration``
 seconds (default 600):
 
@@ -667,7 +669,10 @@ async def soak(args: argparse.Namespace) -> int:
             journal_url = await asyncio.to_thread(pg.fresh_database, "soak")
         else:
             journal_url = f"sqlite:///{(root / 'journal.sqlite').resolve()}"
-        settings: dict[str, Any] = {"placement": "hosted"}
+        settings: dict[str, Any] = {
+            "placement": "hosted",
+            "ingress_min_replicas": args.ingress_replicas,
+        }
         say(f"starting the service ({args.journal}) in {root}")
         base = await stack.enter_async_context(running_service(root, settings, journal=journal_url))
         say(f"service ready at {base}")
@@ -779,6 +784,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench.soak", description=__doc__.split("\n\n")[0])
     p.add_argument("--duration", type=float, default=600.0, help="seconds of load (default 600)")
     p.add_argument("--journal", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument(
+        "--ingress-replicas",
+        type=int,
+        default=2,
+        help="Ingress replicas kept running (AVATAR_INGRESS_MIN_REPLICAS): the soak kills one, "
+        "and a service that must ride out that loss without an outage runs two (default 2)",
+    )
     p.add_argument("--subscribers", type=int, default=200)
     p.add_argument("--avatars", type=int, default=50)
     p.add_argument("--rate", type=float, default=50.0, help="commands per second")
