@@ -28,6 +28,7 @@ from actors.avatar import AvatarAggregate
 from actors.config import EntityConfig
 from actors.entity import EntityRuntime
 from actors.errors import Fenced
+from actors.heap import freeze_startup_heap
 from actors.hosting import EntityHost
 from actors.live import LiveRegistryCore
 from actors.naming import NAMESPACE, Kind, actor_name, stream_id
@@ -213,6 +214,7 @@ class EntityHostActorImpl:
         self.host = EntityHost(shared_journal(config.journal_url), config, max_entities, name=name)
         self.sweep_interval_s = sweep_interval_s
         self._sweeper: asyncio.Task[None] | None = None
+        freeze_startup_heap()  # a host lives long and serves every call of its entities
 
     def _sweeping(self) -> EntityHost:
         if self._sweeper is None:

@@ -15,6 +15,7 @@ from ray import serve
 from ray.serve import Application
 from ray.serve.handle import DeploymentHandle
 
+from actors import heap
 from serve_app import metrics, streams
 from serve_app.auth.cors import Cors
 from serve_app.auth.edge import AuthMiddleware, is_open
@@ -178,7 +179,9 @@ class Ingress:
         )
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_app(self.gateway)
+        app = create_app(self.gateway)
+        heap.freeze_startup_heap()  # no full GC pass over start-up objects mid-request
+        return app
 
     async def record_autoscaling_stats(self) -> dict[str, float]:
         """What Serve's autoscaler reads (``serve_app.ingress_scaling``). The window is read

@@ -24,6 +24,7 @@ from typing import Any
 from ray import serve
 
 from actors.directory import Directory, make_directory
+from actors.heap import freeze_startup_heap
 from actors.naming import DEFAULT_TENANT, Kind, stream_id
 from actors.remote import live_registry, shared_journal
 from events.avatar import AvatarState, SpeechStarted
@@ -105,6 +106,7 @@ class Live:
         self.owners: dict[str, str] = {}
         """Live stream key -> the API key that started it (it ends when that key is revoked)."""
         self.keys = KeyRing(self.journal, self.settings.key_refresh_s)
+        freeze_startup_heap()  # frames are drawn on a schedule: no full GC pass over start-up
 
     # ------------------------------------------------------------------ requests
 
