@@ -489,7 +489,7 @@ def report(
     rows.insert(-1, ("metrics vs the soak's own record", metrics_agree(numbers)))
     title = (
         f"Soak: {args.duration:.0f} s, hosted placement, {args.journal}, "
-        f"{getattr(args, 'ingress_replicas', 1)} ingress replica(s) at least, "
+        f"{args.ingress_replicas} ingress replica(s) at least, "
         f"{args.subscribers} subscribers / {args.avatars} avatars, {args.rate:.0f} commands/s"
     )
     notes = (

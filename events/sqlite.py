@@ -112,7 +112,7 @@ class SqliteJournal(Journal):
             conn = self._conn()
             # Small pages for a new file (an existing one keeps its own): a commit writes one
             # page of each table and index it touches to the WAL and syncs it, and an event row
-            # is ~150 bytes. 1 KiB pages made durable appends ~15% faster; reads stay sequential.
+            # is ~150 bytes. See docs/decisions.md (session 6) for what it measured.
             conn.execute("PRAGMA page_size=1024")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
@@ -186,9 +186,7 @@ class SqliteJournal(Journal):
         if last is not None:
             return list(range(last - len(p.rows) + 1, last + 1))
         try:  # refused: what is recorded tells a conflict from a retry (it only grows)
-            current = self._highest(conn, p.stream_id)
-            existing = self._existing(conn, p.rows)
-            return self._resolve_retry(p.stream_id, p.rows, p.expected, current, existing)
+            return self._refused(conn, p)
         except (VersionConflict, EventRejected) as e:
             return e
 
@@ -221,10 +219,14 @@ class SqliteJournal(Journal):
                 conn.execute("ROLLBACK TO long_append")
             conn.execute("RELEASE long_append")
         if last is None:  # refused: an unexpected version, or a recorded event id
-            current = self._highest(conn, p.stream_id)
-            existing = self._existing(conn, p.rows)
-            return self._resolve_retry(p.stream_id, p.rows, p.expected, current, existing)
+            return self._refused(conn, p)
         return list(range(last - len(p.rows) + 1, last + 1))
+
+    def _refused(self, conn: sqlite3.Connection, p: PreparedAppend) -> list[int]:
+        """After ``p``'s insert was refused: the original positions of a retry, or raises."""
+        current = self._highest(conn, p.stream_id)
+        existing = self._existing(conn, p.rows)
+        return self._resolve_retry(p.stream_id, p.rows, p.expected, current, existing)
 
     @staticmethod
     def _insert_rows(

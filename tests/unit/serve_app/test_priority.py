@@ -26,7 +26,6 @@ stop.set()
 """
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
 def test_every_thread_and_every_child_runs_at_the_lowered_priority() -> None:
     out = subprocess.run(
         [sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True
