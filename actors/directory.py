@@ -11,7 +11,8 @@ Two placements behind one interface, used by the Serve ingress:
 
 A handle to a dead actor keeps failing, so on an actor error the handle is dropped and the actor
 looked up (or created) again. Commands are retried only with an idempotency key, which the entity
-remembers in the journal: a retry never records twice.
+remembers in the journal: a retry never records twice. Commands and state reads made during one
+turn of the caller's event loop to the same actor travel together (``actors.batching``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from actors.batching import BATCHED_METHODS, CallBatcher
 from actors.config import EntityConfig
 from actors.errors import EntityError, Unavailable
 from actors.naming import NAMESPACE, Kind, actor_name
@@ -44,20 +46,42 @@ class Directory(ABC):
         self.config = config
         self.attempts = attempts
         self._handles: dict[str, Any] = {}
+        self._batchers: dict[tuple[str, str], tuple[Any, CallBatcher]] = {}
 
     @abstractmethod
     def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
         """(actor name, a factory of a fresh handle, leading arguments of every call)."""
 
-    def handle(self, kind: Kind, tenant: str, entity_id: str) -> tuple[Any, tuple[Any, ...]]:
+    def handle(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
+        """(actor name, its handle, leading arguments of every call)."""
         name, make, prefix = self._target(kind, tenant, entity_id)
         handle = self._handles.get(name)
         if handle is None:
             handle = self._handles[name] = make()
-        return handle, prefix
+        return name, handle, prefix
 
     def forget(self, kind: Kind, tenant: str, entity_id: str) -> None:
         self._handles.pop(self._target(kind, tenant, entity_id)[0], None)
+
+    def _batcher(self, name: str, handle: Any, method: str) -> CallBatcher:
+        """The batcher of ``method`` calls to the actor ``name`` through ``handle`` (a new
+        handle after a failure gets a new one: a batch in flight to the dead actor fails on
+        its own)."""
+        key = (name, method)
+        held = self._batchers.get(key)
+        if held is None or held[0] is not handle:
+            remote = handle.call_many
+
+            def send(calls: list[tuple[Any, ...]]) -> Any:
+                return remote.remote(method, calls)
+
+            held = self._batchers[key] = (handle, CallBatcher(send))
+        return held[1]
+
+    async def _invoke(self, name: str, handle: Any, method: str, args: tuple[Any, ...]) -> Any:
+        if method in BATCHED_METHODS:
+            return await self._batcher(name, handle, method).submit(args)
+        return await getattr(handle, method).remote(*args)
 
     async def call(
         self,
@@ -67,7 +91,6 @@ class Directory(ABC):
         method: str,
         *args: Any,
         retry: bool = True,
-        **kwargs: Any,
     ) -> Any:
         """Call ``method`` of the entity, creating its actor if needed.
 
@@ -77,9 +100,11 @@ class Directory(ABC):
         delay = 0.05
         attempts = self.attempts if retry else 1
         for attempt in range(1, attempts + 1):
-            handle, prefix = self.handle(kind, tenant, entity_id)
+            name, handle, prefix = self.handle(kind, tenant, entity_id)
             try:
-                return await getattr(handle, method).remote(*prefix, *args, **kwargs)
+                return await self._invoke(name, handle, method, (*prefix, *args))
+            except EntityError:  # the entity's answer, from inside a batch
+                raise
             except RayTaskError as e:
                 if isinstance(e.cause, EntityError):
                     raise e.cause from None

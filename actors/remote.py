@@ -25,6 +25,7 @@ from ray.exceptions import RayActorError
 from actors import prometheus
 from actors.aggregate import Aggregate
 from actors.avatar import AvatarAggregate
+from actors.batching import BATCHED_METHODS, Outcome, run_many
 from actors.config import EntityConfig
 from actors.entity import EntityRuntime
 from actors.errors import Fenced
@@ -37,6 +38,14 @@ from events.factory import open_journal
 from events.journal import Journal
 
 log = logging.getLogger(__name__)
+
+
+async def _call_many(actor: Any, method: str, calls: list[tuple[Any, ...]]) -> list[Outcome]:
+    """A batch of short calls (see ``actors.batching``), each with its own outcome."""
+    if method not in BATCHED_METHODS:
+        raise ValueError(f"{method!r} is not a batched method")
+    return await run_many(getattr(actor, method), calls)
+
 
 REGISTRY_NAME = "entity-registry"
 LIVE_REGISTRY_NAME = "live-registry"
@@ -161,6 +170,9 @@ class EntityActor:
     async def view(self, idempotency_key: str | None = None) -> dict[str, Any]:
         return (await self._active()).view(idempotency_key)
 
+    async def call_many(self, method: str, calls: list[tuple[Any, ...]]) -> list[Outcome]:
+        return await _call_many(self, method, calls)
+
     async def wait(self, after_version: int, timeout: float) -> dict[str, Any]:
         runtime = await self._active()
         return await runtime.wait(after_version, timeout)
@@ -241,6 +253,9 @@ class EntityHostActorImpl:
         self, kind: Kind, tenant: str, entity_id: str, idempotency_key: str | None = None
     ) -> dict[str, Any]:
         return await self._sweeping().view(kind, tenant, entity_id, idempotency_key)
+
+    async def call_many(self, method: str, calls: list[tuple[Any, ...]]) -> list[Outcome]:
+        return await _call_many(self, method, calls)
 
     async def wait(
         self, kind: Kind, tenant: str, entity_id: str, after_version: int, timeout: float

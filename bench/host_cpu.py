@@ -28,6 +28,7 @@ from typing import Any
 import psutil
 import ray
 
+from actors.batching import CallBatcher
 from actors.commands import SetEmotion, Touch
 from actors.config import EntityConfig
 from actors.remote import EntityHostActor
@@ -38,6 +39,7 @@ from serve_app.gateway import Gateway
 from serve_app.settings import Settings
 
 CALLERS = 32
+KINDS = ("view", "execute", "view batched", "execute batched")
 
 
 def _cpu_s(process: psutil.Process) -> float:
@@ -53,20 +55,28 @@ async def host_rounds(data_dir: Path, rounds: int, per_caller: int) -> dict[str,
     caller = psutil.Process()
     ids = [f"a{i}" for i in range(CALLERS)]
     await asyncio.gather(*[host.execute.remote("avatar", "t", i, Touch(), None, i) for i in ids])
-    out: dict[str, list[list[float]]] = {"view": [], "execute": []}
+    out: dict[str, list[list[float]]] = {k: [] for k in KINDS}
+    batchers = {
+        m: CallBatcher(lambda calls, m=m: host.call_many.remote(m, calls))  # type: ignore[misc]
+        for m in ("view", "execute")
+    }
 
     async def calls(kind: str, avatar: str, round_: int) -> None:
+        method, batched = kind.split(maxsplit=1)[0], kind.endswith("batched")
         for n in range(per_caller):
-            if kind == "view":
-                await host.view.remote("avatar", "t", avatar)
+            if method == "view":
+                args: tuple[Any, ...] = ("avatar", "t", avatar)
             else:
                 command = SetEmotion(emotion="happy", intensity=(n % 10) / 10)
-                key = f"{avatar}-{round_}-{n}"
-                await host.execute.remote("avatar", "t", avatar, command, None, key)
+                args = ("avatar", "t", avatar, command, None, f"{avatar}-{round_}-{kind}-{n}")
+            if batched:
+                await batchers[method].submit(args)
+            else:
+                await getattr(host, method).remote(*args)
 
     try:
         for r in range(rounds):
-            for kind in ("view", "execute"):
+            for kind in KINDS:
                 c0, d0, t0 = _cpu_s(callee), _cpu_s(caller), time.perf_counter()
                 await asyncio.gather(*[calls(kind, i, r) for i in ids])
                 seconds = time.perf_counter() - t0
@@ -162,17 +172,23 @@ async def run(args: argparse.Namespace) -> list[tuple[str, str]]:
             host = await host_rounds(Path(d), args.rounds, args.calls)
         finally:
             ray.shutdown()
-    view, execute = host["view"], host["execute"]
+    rows = []
+    for how, suffix in (("one Ray call each", ""), ("batched per loop turn", " batched")):
+        view, execute = host["view" + suffix], host["execute" + suffix]
+        rows += [
+            (
+                f"entity host over Ray ({how}), {CALLERS} callers: host CPU ms per view / per"
+                " execute",
+                f"{view[0]:.3f} / {execute[0]:.3f} (+{execute[0] - view[0]:.3f})",
+            ),
+            (
+                "  the caller's CPU ms per view / per execute",
+                f"{view[1]:.3f} / {execute[1]:.3f} (+{execute[1] - view[1]:.3f})",
+            ),
+            ("  calls/s, view / execute", f"{view[2]:,.0f} / {execute[2]:,.0f}"),
+        ]
     return [
-        (
-            f"entity host over Ray, {CALLERS} callers: host CPU ms per view / per execute",
-            f"{view[0]:.3f} / {execute[0]:.3f} (+{execute[0] - view[0]:.3f})",
-        ),
-        (
-            "  the caller's CPU ms per view / per execute",
-            f"{view[1]:.3f} / {execute[1]:.3f} (+{execute[1] - view[1]:.3f})",
-        ),
-        ("  calls/s, view / execute", f"{view[2]:,.0f} / {execute[2]:,.0f}"),
+        *rows,
         (
             "ingress app in-process (entity calls answered at once): CPU µs per state read / "
             "per command",

@@ -1,0 +1,92 @@
+"""Coalescing the short calls a process makes to one actor into one Ray call.
+
+A Ray actor call costs about half a millisecond of CPU on each side (arguments, task
+submission, the reply), far more than an entity's own work on a state read or a command
+(tens of microseconds, plus the journal's commit, which the host's group commit already
+shares). Under load an ingress replica sends many calls to the same host within one turn of
+its event loop; :class:`CallBatcher` gathers the calls of one method made during a turn and
+sends them at the start of the next as one ``call_many``, which runs them concurrently on the
+actor and returns each one's own outcome. Nothing waits for a batch to fill: a lone call
+leaves on the next turn, so an idle service answers as fast as before.
+
+One batcher per (actor handle, method): reads never wait for the commits of the commands
+they would have shared a batch with, and a long poll (``wait``) is never batched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Outcome = tuple[bool, Any]
+"""``(True, value)`` or ``(False, exception)``: one call's result inside a batch's reply."""
+
+Send = Callable[[list[tuple[Any, ...]]], Awaitable[list[Outcome]]]
+
+BATCHED_METHODS = frozenset({"execute", "view"})
+"""Short calls worth coalescing; everything else (long polls, stats) goes alone."""
+
+MAX_BATCH = 64
+
+
+class CallBatcher:
+    """Gathers the argument tuples submitted during one event-loop turn; ``send`` carries a
+    batch to the actor and returns the outcomes in order."""
+
+    def __init__(self, send: Send, max_batch: int = MAX_BATCH) -> None:
+        self._send = send
+        self.max_batch = max_batch
+        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._flush_scheduled = False
+        self.batches = 0
+        self.calls = 0
+
+    def submit(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        """The call's future: its value, or its own exception (or the batch's, when the batch
+        could not be delivered: the actor died, say)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._pending.append((args, future))
+        if len(self._pending) >= self.max_batch:
+            self._flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        batch, self._pending = self._pending, []
+        if batch:
+            self.batches += 1
+            self.calls += len(batch)
+            asyncio.get_running_loop().create_task(self._deliver(batch))
+
+    async def _deliver(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+        try:
+            outcomes = await self._send([args for args, _ in batch])
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as e:  # the whole batch failed (the actor died...): each caller sees why
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(e)
+            return
+        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+            if future.done():  # its caller gave up (cancelled)
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+
+async def run_many(
+    method: Callable[..., Awaitable[Any]], calls: list[tuple[Any, ...]]
+) -> list[Outcome]:
+    """The actor's side of a batch: every call at once, each with its own outcome."""
+    results = await asyncio.gather(*(method(*args) for args in calls), return_exceptions=True)
+    return [(not isinstance(r, BaseException), r) for r in results]

@@ -1,0 +1,119 @@
+"""CallBatcher and run_many without Ray: the send is a coroutine standing in for the actor."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from typing import Any
+
+import pytest
+
+from actors.batching import CallBatcher, Outcome, run_many
+from actors.commands import SetEmotion
+from actors.config import EntityConfig
+from actors.errors import EntityError, VersionMismatch
+from actors.hosting import EntityHost
+from events import MemoryJournal
+from tests.fakes import Clock
+
+
+class Actor:
+    """Records each batch it receives; answers through run_many like the Ray actors do."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[Any, ...]]] = []
+
+    async def double(self, x: int) -> int:
+        if x < 0:
+            raise ValueError(f"negative: {x}")
+        await asyncio.sleep(0)
+        return 2 * x
+
+    async def send(self, calls: list[tuple[Any, ...]]) -> list[Outcome]:
+        self.batches.append(calls)
+        # through pickle, as Ray carries the batch and its reply
+        outcomes = await run_many(self.double, pickle.loads(pickle.dumps(calls)))
+        return pickle.loads(pickle.dumps(outcomes))  # type: ignore[no-any-return]
+
+
+async def test_calls_of_one_turn_travel_together_and_each_gets_its_own_answer() -> None:
+    actor = Actor()
+    batcher = CallBatcher(actor.send)
+    results = await asyncio.gather(*[batcher.submit((i,)) for i in range(5)])
+    assert results == [0, 2, 4, 6, 8]
+    assert actor.batches == [[(0,), (1,), (2,), (3,), (4,)]]
+
+
+async def test_a_lone_call_leaves_on_the_next_turn_without_waiting_for_company() -> None:
+    actor = Actor()
+    batcher = CallBatcher(actor.send)
+    assert await batcher.submit((1,)) == 2
+    assert await batcher.submit((2,)) == 4
+    assert actor.batches == [[(1,)], [(2,)]]
+    assert (batcher.batches, batcher.calls) == (2, 2)
+
+
+async def test_one_calls_error_fails_that_call_only() -> None:
+    actor = Actor()
+    batcher = CallBatcher(actor.send)
+    results = await asyncio.gather(
+        batcher.submit((1,)), batcher.submit((-1,)), batcher.submit((3,)), return_exceptions=True
+    )
+    assert results[0] == 2 and results[2] == 6
+    assert isinstance(results[1], ValueError) and "negative: -1" in str(results[1])
+    assert len(actor.batches) == 1
+
+
+async def test_a_batch_that_cannot_be_delivered_fails_every_call_in_it() -> None:
+    async def dead(calls: list[tuple[Any, ...]]) -> list[Outcome]:
+        raise ConnectionError("the actor died")
+
+    batcher = CallBatcher(dead)
+    calls = [batcher.submit((i,)) for i in range(3)]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+
+
+async def test_a_full_batch_leaves_at_once() -> None:
+    actor = Actor()
+    batcher = CallBatcher(actor.send, max_batch=3)
+    results = await asyncio.gather(*[batcher.submit((i,)) for i in range(7)])
+    assert results == [2 * i for i in range(7)]
+    assert [len(b) for b in actor.batches] == [3, 3, 1]
+
+
+async def test_a_cancelled_caller_leaves_the_others_their_answers() -> None:
+    actor = Actor()
+    batcher = CallBatcher(actor.send)
+    first, second = batcher.submit((1,)), batcher.submit((2,))
+    first.cancel()
+    assert await second == 4
+    assert first.cancelled()
+
+
+async def test_entity_errors_come_back_from_a_host_batch_as_themselves() -> None:
+    """The host's execute through run_many and pickle: a conflict in one command fails that
+    command only, with its own class and details, and the others are recorded."""
+    journal = MemoryJournal()
+    host = EntityHost(journal, EntityConfig(journal_url="memory://"), 100, Clock())
+    await host.execute("avatar", "t", "a", SetEmotion(emotion="happy"))  # version 2
+    calls = [
+        ("avatar", "t", "a", SetEmotion(emotion="sad"), 2, "k1"),
+        ("avatar", "t", "b", SetEmotion(emotion="sad"), 99, "k2"),
+        ("avatar", "t", "c", SetEmotion(emotion="angry"), None, "k3"),
+    ]
+    outcomes = pickle.loads(pickle.dumps(await run_many(host.execute, calls)))
+    assert [ok for ok, _ in outcomes] == [True, False, True]
+    error = outcomes[1][1]
+    assert isinstance(error, VersionMismatch) and isinstance(error, EntityError)
+    assert error.details == {"expected": 99, "actual": 0}
+    assert outcomes[0][1]["version"] == 3 and outcomes[2][1]["version"] == 2
+    assert journal.highest_version("avatar:t:b") == 0
+
+
+@pytest.mark.parametrize("size", [1, 40])
+async def test_every_answer_reaches_its_own_caller(size: int) -> None:
+    actor = Actor()
+    batcher = CallBatcher(actor.send, max_batch=16)
+    results = await asyncio.gather(*[batcher.submit((i,)) for i in range(size)])
+    assert results == [2 * i for i in range(size)]
