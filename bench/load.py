@@ -117,9 +117,18 @@ PROCESS_GROUPS = {
 
 
 def cpu_by_group(groups: dict[str, str] = PROCESS_GROUPS) -> dict[str, float]:
-    """CPU seconds used so far by this machine's processes, summed per group."""
+    """CPU seconds used so far by this machine's processes, summed per group; also
+    ``client`` (this process: the load generator) and ``machine`` (every CPU's busy time,
+    the kernel's own threads included, from /proc/stat)."""
     tick = os.sysconf("SC_CLK_TCK")
     out = dict.fromkeys(groups, 0.0)
+    times = os.times()
+    out["client"] = times.user + times.system
+    with open("/proc/stat") as f:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+            int, f.readline().split()[1:9]
+        )
+    out["machine"] = (user + nice + system + irq + softirq + steal) / tick
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
