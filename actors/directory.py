@@ -78,6 +78,15 @@ class Directory(ABC):
             held = self._batchers[key] = (handle, CallBatcher(send))
         return held[1]
 
+    def batch_stats(self) -> dict[str, int]:
+        """Calls sent in batches and the Ray calls that carried them, since this directory
+        was made (operations, tests)."""
+        held = [batcher for _, batcher in self._batchers.values()]
+        return {
+            "calls": sum(b.calls for b in held),
+            "batches": sum(b.batches for b in held),
+        }
+
     async def _invoke(self, name: str, handle: Any, method: str, args: tuple[Any, ...]) -> Any:
         if method in BATCHED_METHODS:
             return await self._batcher(name, handle, method).submit(args)

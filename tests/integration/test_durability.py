@@ -241,3 +241,40 @@ async def test_live_entity_bound_passivates_least_recently_used(
             await bounded.set_max_live.remote(500)
         else:
             await bounded.set_max_entities.remote(20_000)
+
+
+async def test_concurrent_calls_share_ray_calls_and_keep_their_own_outcomes(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    """Commands to one avatar made at once from one process travel in fewer Ray calls than
+    there are commands (actors.batching), each is recorded once with its own version, and a
+    refused one (a stale If-Match) fails alone."""
+    from actors.commands import SetEmotion
+    from actors.errors import VersionMismatch
+
+    aid = new_id()
+    directory = service.directory
+    await directory.call("avatar", "default", aid, "execute", SetEmotion(emotion="sad"), None, None)
+    before = directory.batch_stats()
+    commands = [
+        directory.call(
+            "avatar",
+            "default",
+            aid,
+            "execute",
+            SetEmotion(emotion="happy", intensity=i / 100),
+            999 if i == 7 else None,  # a stale expectation: refused, alone
+            f"{aid}-{i}",
+        )
+        for i in range(20)
+    ]
+    results = await asyncio.gather(*commands, return_exceptions=True)
+    after = directory.batch_stats()
+    assert isinstance(results[7], VersionMismatch)
+    versions = [r["version"] for i, r in enumerate(results) if i != 7]  # type: ignore[index]
+    assert sorted(versions) == list(range(3, 22))  # created (1), sad (2), then 19 commands
+    assert after["calls"] - before["calls"] == 20
+    assert after["batches"] - before["batches"] < 20
+    events = await all_events(http, f"{service.api}/{aid}/events")
+    recorded = [e["data"]["intensity"] for e in events if e["type"] == "EmotionSet"][1:]
+    assert sorted(recorded) == sorted(i / 100 for i in range(20) if i != 7)
