@@ -118,6 +118,13 @@ class Settings(BaseModel):
         description="Cores an Ingress replica's process uses before another is added (its "
         "event loop runs on one: below 1, a second starts before the first is full).",
     )
+    ingress_cores_per_replica: float = Field(
+        2.0,
+        gt=0,
+        description="Cluster CPUs per Ingress replica that its CPU use may ask for (one busy "
+        "replica keeps ~2 cores busy with the hosts behind it; on a 2-core machine a second "
+        "one competes with the first).",
+    )
     ingress_min_replicas: int = Field(
         1,
         ge=1,
@@ -285,6 +292,7 @@ class Settings(BaseModel):
                     "target_requests": self.ingress_target_requests,
                     "target_websockets": self.ingress_target_websockets,
                     "target_cpu": self.ingress_target_cpu,
+                    "cores_per_replica": self.ingress_cores_per_replica,
                 },
             },
         }

@@ -42,8 +42,36 @@ def test_a_replica_busy_with_its_subscribers_gets_a_sibling() -> None:
     assert _want([1.0, 1.0], [100.0, 100.0], [0.1, 0.1]) == 1  # quiet again: back to one
 
 
+def test_the_cpu_need_is_capped_by_the_cluster_cores_and_the_others_are_not() -> None:
+    caps = {"cpu": 1}  # a 2-core machine, 2 cores per replica
+    busy = {"http_in_flight": [5.0], "websockets": [10.0], "cpu": [0.95]}
+    assert desired_replicas(busy, TARGETS) == 2
+    assert desired_replicas(busy, TARGETS, caps) == 1
+    many = {"http_in_flight": [450.0], "websockets": [0.0], "cpu": [0.95]}
+    assert desired_replicas(many, TARGETS, caps) == 3  # requests in flight still count
+    assert desired_replicas(busy, TARGETS, {"cpu": None}) == 2  # no cluster known: no cap
+
+
+def test_the_policy_reads_the_cluster_cores_now_and_then() -> None:
+    asked: list[int] = []
+
+    def cores() -> float:
+        asked.append(1)
+        return 8.0
+
+    policy = IngressPolicy(target_cpu=0.5, cores_per_replica=2.0, cores=cores)
+    hot = _Ctx({"cpu": {"a": 1.0, "b": 1.0, "c": 1.0}})  # 3 cores' worth: 6 wanted
+    assert policy(hot) == (4, {})  # 8 cores, 2 per replica
+    assert policy(hot) == (4, {})
+    assert len(asked) == 1  # read once, kept for a while
+    small = IngressPolicy(target_cpu=0.5, cores_per_replica=2.0, cores=lambda: 2.0)
+    assert small(hot) == (1, {})
+
+
 def test_the_policy_reads_serves_aggregated_metrics() -> None:
-    policy = IngressPolicy(target_requests=100, target_websockets=1000, target_cpu=0.5)
+    policy = IngressPolicy(
+        target_requests=100, target_websockets=1000, target_cpu=0.5, cores=lambda: None
+    )
     ctx = _Ctx({"http_in_flight": {"a": 120.0, "b": 90.0}, "websockets": {"a": 50.0}})
     assert policy(ctx) == (3, {})
     assert policy(_Ctx({"cpu": {"a": 0.9, "b": 0.8}})) == (4, {})

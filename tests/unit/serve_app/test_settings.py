@@ -80,11 +80,17 @@ def test_the_ingress_scales_on_requests_in_flight_and_websockets_apart() -> None
         ingress_target_requests=50,
         ingress_target_websockets=500,
         ingress_target_cpu=0.5,
+        ingress_cores_per_replica=4,
     ).ingress_autoscaling()
     assert config["min_replicas"] == 2 and config["max_replicas"] == 4
     assert "target_ongoing_requests" not in config  # the policy decides, not Serve's default
     assert config["policy"] == {
         "policy_function": "serve_app.ingress_scaling:IngressPolicy",
-        "policy_kwargs": {"target_requests": 50, "target_websockets": 500, "target_cpu": 0.5},
+        "policy_kwargs": {
+            "target_requests": 50,
+            "target_websockets": 500,
+            "target_cpu": 0.5,
+            "cores_per_replica": 4,
+        },
     }
     assert Settings(ingress_min_replicas=6).ingress_autoscaling()["max_replicas"] == 6
