@@ -47,6 +47,7 @@ class Directory(ABC):
         self.attempts = attempts
         self._handles: dict[str, Any] = {}
         self._batchers: dict[tuple[str, str], tuple[Any, CallBatcher]] = {}
+        self._retired = {"calls": 0, "batches": 0}  # counts of the batchers forgotten
 
     @abstractmethod
     def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
@@ -61,7 +62,13 @@ class Directory(ABC):
         return name, handle, prefix
 
     def forget(self, kind: Kind, tenant: str, entity_id: str) -> None:
-        self._handles.pop(self._target(kind, tenant, entity_id)[0], None)
+        name = self._target(kind, tenant, entity_id)[0]
+        self._handles.pop(name, None)
+        for method in BATCHED_METHODS:  # a batch in flight keeps its own; the next gets a new one
+            held = self._batchers.pop((name, method), None)
+            if held is not None:
+                self._retired["calls"] += held[1].calls
+                self._retired["batches"] += held[1].batches
 
     def _batcher(self, name: str, handle: Any, method: str) -> CallBatcher:
         """The batcher of ``method`` calls to the actor ``name`` through ``handle`` (a new
@@ -83,8 +90,8 @@ class Directory(ABC):
         was made (operations, tests)."""
         held = [batcher for _, batcher in self._batchers.values()]
         return {
-            "calls": sum(b.calls for b in held),
-            "batches": sum(b.batches for b in held),
+            "calls": self._retired["calls"] + sum(b.calls for b in held),
+            "batches": self._retired["batches"] + sum(b.batches for b in held),
         }
 
     async def _invoke(self, name: str, handle: Any, method: str, args: tuple[Any, ...]) -> Any:

@@ -7,12 +7,15 @@ import pickle
 from typing import Any
 
 import pytest
+from ray.exceptions import ActorDiedError
 
 from actors.batching import CallBatcher, Outcome, run_many
 from actors.commands import SetEmotion
 from actors.config import EntityConfig
+from actors.directory import Directory
 from actors.errors import EntityError, VersionMismatch
 from actors.hosting import EntityHost
+from actors.naming import Kind
 from events import MemoryJournal
 from tests.fakes import Clock
 
@@ -117,3 +120,60 @@ async def test_every_answer_reaches_its_own_caller(size: int) -> None:
     batcher = CallBatcher(actor.send, max_batch=16)
     results = await asyncio.gather(*[batcher.submit((i,)) for i in range(size)])
     assert results == [2 * i for i in range(size)]
+
+
+class _Handle:
+    """A stand-in for an actor handle: ``call_many.remote`` answers through ``Actor``, or
+    fails as a dead actor's would."""
+
+    def __init__(self, actor: Actor, dead: bool) -> None:
+        self.actor, self.dead = actor, dead
+        self.call_many = self
+
+    def remote(self, method: str, calls: list[tuple[Any, ...]]) -> Any:
+        assert method == "view"
+        if self.dead:
+
+            async def died() -> list[Outcome]:
+                raise ActorDiedError()
+
+            return died()
+        return self.actor.send([args[-1:] for args in calls])  # (kind, tenant, id, x) -> (x,)
+
+
+class _Directory(Directory):
+    """The directory's own logic (handles, batching, retries) over fake handles: the first
+    handle made is a dead actor's, the next ones are alive."""
+
+    def __init__(self) -> None:
+        super().__init__(EntityConfig(journal_url="memory://"), attempts=3)
+        self.actor = Actor()
+        self.made = 0
+
+    def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
+        def make() -> _Handle:
+            self.made += 1
+            return _Handle(self.actor, dead=self.made == 1)
+
+        return "host-0", make, (kind, tenant, entity_id)
+
+    async def live(self) -> dict[str, Any]:
+        return {}
+
+    async def entity_pid(self, kind: Kind, tenant: str, entity_id: str) -> int:
+        return 0
+
+    async def is_live(self, kind: Kind, tenant: str, entity_id: str) -> bool:
+        return True
+
+
+async def test_a_batch_to_a_dead_actor_is_retried_call_by_call_on_a_new_handle() -> None:
+    directory = _Directory()
+    results = await asyncio.gather(
+        *[directory.call("avatar", "t", f"a{i}", "view", i) for i in range(4)]
+    )
+    assert results == [0, 2, 4, 6]
+    assert directory.made == 2  # the dead handle was forgotten and a new one made
+    stats = directory.batch_stats()
+    assert stats["calls"] == 8  # 4 to the dead actor, 4 again to the new one
+    assert stats["batches"] < stats["calls"]
