@@ -141,6 +141,10 @@ async def http_rows(
     """Latencies and req/s per (method, clients); ``cpu``, when given, gets the CPU ms each
     request cost the service's processes (ingress, hosts, HAProxy)."""
     out: dict[tuple[str, int], Any] = {}
+    # Unmeasured first: a fresh service's first requests pay its processes' one-time costs
+    # (imports, first calls, caches), which were charged to whichever phase came first.
+    for method in ("GET", "POST"):
+        await http_load(base, method, 32, 30, f"{label}-warm-{method}", headers)
     for method in ("GET", "POST"):
         for clients in (1, 32):
             per = requests if clients == 1 else max(10, requests // 8)
