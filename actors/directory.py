@@ -41,10 +41,18 @@ Placement = Literal["dedicated", "hosted"]
 _RETRYABLE = (ActorDiedError, ActorUnavailableError, RayActorError)
 
 
+MAX_HANDLES = 10_000
+"""Actor handles a directory keeps (one per dedicated entity ever called): past it the oldest
+is dropped, and its next call looks the actor up again (a GCS round trip)."""
+
+
 class Directory(ABC):
-    def __init__(self, config: EntityConfig, attempts: int = 6) -> None:
+    def __init__(
+        self, config: EntityConfig, attempts: int = 6, max_handles: int = MAX_HANDLES
+    ) -> None:
         self.config = config
         self.attempts = attempts
+        self.max_handles = max_handles
         self._handles: dict[str, Any] = {}
         self._batchers: dict[tuple[str, str], tuple[Any, CallBatcher]] = {}
         self._retired = {"calls": 0, "batches": 0}  # counts of the batchers forgotten
@@ -59,10 +67,15 @@ class Directory(ABC):
         handle = self._handles.get(name)
         if handle is None:
             handle = self._handles[name] = make()
+            while len(self._handles) > self.max_handles:
+                self._drop(next(iter(self._handles)))  # the oldest (insertion order)
         return name, handle, prefix
 
     def forget(self, kind: Kind, tenant: str, entity_id: str) -> None:
-        name = self._target(kind, tenant, entity_id)[0]
+        self._drop(self._target(kind, tenant, entity_id)[0])
+
+    def _drop(self, name: str) -> None:
+        """Let go of the handle of actor ``name`` and of its batchers (the actor lives on)."""
         self._handles.pop(name, None)
         for method in BATCHED_METHODS:  # a batch in flight keeps its own; the next gets a new one
             held = self._batchers.pop((name, method), None)

@@ -145,17 +145,19 @@ class _Directory(Directory):
     """The directory's own logic (handles, batching, retries) over fake handles: the first
     handle made is a dead actor's, the next ones are alive."""
 
-    def __init__(self) -> None:
-        super().__init__(EntityConfig(journal_url="memory://"), attempts=3)
+    def __init__(self, first_dead: bool = True, dedicated: bool = False, **kw: Any) -> None:
+        super().__init__(EntityConfig(journal_url="memory://"), attempts=3, **kw)
         self.actor = Actor()
         self.made = 0
+        self.first_dead = first_dead
+        self.dedicated = dedicated  # an actor per entity, not one host for all
 
     def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
         def make() -> _Handle:
             self.made += 1
-            return _Handle(self.actor, dead=self.made == 1)
+            return _Handle(self.actor, dead=self.first_dead and self.made == 1)
 
-        return "host-0", make, (kind, tenant, entity_id)
+        return (entity_id if self.dedicated else "host-0"), make, (kind, tenant, entity_id)
 
     async def live(self) -> dict[str, Any]:
         return {}
@@ -177,3 +179,12 @@ async def test_a_batch_to_a_dead_actor_is_retried_call_by_call_on_a_new_handle()
     stats = directory.batch_stats()
     assert stats["calls"] == 8  # 4 to the dead actor, 4 again to the new one
     assert stats["batches"] < stats["calls"]
+
+
+async def test_the_directory_keeps_a_bounded_number_of_handles() -> None:
+    directory = _Directory(first_dead=False, dedicated=True, max_handles=2)
+    for entity in ("a", "b", "c", "a"):
+        assert await directory.call("avatar", "t", entity, "view", 1) == 2
+    assert len(directory._handles) == 2
+    assert directory.made == 4  # "a" was dropped for "c", and looked up again
+    assert directory.batch_stats() == {"calls": 4, "batches": 4}
