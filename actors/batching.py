@@ -39,6 +39,7 @@ class CallBatcher:
         self.max_batch = max_batch
         self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self._flush_scheduled = False
+        self._delivering: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly
         self.batches = 0
         self.calls = 0
 
@@ -61,11 +62,15 @@ class CallBatcher:
         if batch:
             self.batches += 1
             self.calls += len(batch)
-            asyncio.get_running_loop().create_task(self._deliver(batch))
+            task = asyncio.get_running_loop().create_task(self._deliver(batch))
+            self._delivering.add(task)
+            task.add_done_callback(self._delivering.discard)
 
     async def _deliver(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
         try:
             outcomes = await self._send([args for args, _ in batch])
+            if len(outcomes) != len(batch):  # never leave a caller waiting for ever
+                raise RuntimeError(f"{len(outcomes)} outcomes for a batch of {len(batch)} calls")
         except asyncio.CancelledError:
             for _, future in batch:
                 future.cancel()

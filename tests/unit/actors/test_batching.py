@@ -188,3 +188,13 @@ async def test_the_directory_keeps_a_bounded_number_of_handles() -> None:
     assert len(directory._handles) == 2
     assert directory.made == 4  # "a" was dropped for "c", and looked up again
     assert directory.batch_stats() == {"calls": 4, "batches": 4}
+
+
+async def test_a_reply_that_does_not_fit_its_batch_fails_every_call_rather_than_hang() -> None:
+    async def short(calls: list[tuple[Any, ...]]) -> list[Outcome]:
+        return [(True, 1)]
+
+    batcher = CallBatcher(short)
+    calls = [batcher.submit((i,)) for i in range(3)]
+    results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
+    assert all(isinstance(r, RuntimeError) for r in results)
