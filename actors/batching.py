@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 Outcome = tuple[bool, Any]
@@ -30,18 +31,27 @@ BATCHED_METHODS = frozenset({"execute", "view"})
 MAX_BATCH = 64
 
 
+@dataclass
+class BatchCounts:
+    """Calls sent and the batches (Ray calls) that carried them; batchers may share one."""
+
+    calls: int = 0
+    batches: int = 0
+
+
 class CallBatcher:
     """Gathers the argument tuples submitted during one event-loop turn; ``send`` carries a
     batch to the actor and returns the outcomes in order."""
 
-    def __init__(self, send: Send, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, send: Send, max_batch: int = MAX_BATCH, counts: BatchCounts | None = None
+    ) -> None:
         self._send = send
         self.max_batch = max_batch
+        self.counts = counts or BatchCounts()
         self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self._flush_scheduled = False
         self._delivering: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly
-        self.batches = 0
-        self.calls = 0
 
     def submit(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
         """The call's future: its value, or its own exception (or the batch's, when the batch
@@ -60,8 +70,8 @@ class CallBatcher:
         self._flush_scheduled = False
         batch, self._pending = self._pending, []
         if batch:
-            self.batches += 1
-            self.calls += len(batch)
+            self.counts.batches += 1
+            self.counts.calls += len(batch)
             task = asyncio.get_running_loop().create_task(self._deliver(batch))
             self._delivering.add(task)
             task.add_done_callback(self._delivering.discard)

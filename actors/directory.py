@@ -28,7 +28,7 @@ import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from actors.batching import BATCHED_METHODS, CallBatcher
+from actors.batching import BATCHED_METHODS, BatchCounts, CallBatcher
 from actors.config import EntityConfig
 from actors.errors import EntityError, Unavailable
 from actors.naming import NAMESPACE, Kind, actor_name
@@ -54,8 +54,10 @@ class Directory(ABC):
         self.attempts = attempts
         self.max_handles = max_handles
         self._handles: dict[str, Any] = {}
-        self._batchers: dict[tuple[str, str], tuple[Any, CallBatcher]] = {}
-        self._retired = {"calls": 0, "batches": 0}  # counts of the batchers forgotten
+        self._batchers: dict[tuple[str, str], CallBatcher] = {}  # (actor name, method)
+        self.batch_counts = BatchCounts()
+        """Calls sent in batches and the Ray calls that carried them, since this directory was
+        made (operations, tests); every batcher of the directory counts here."""
 
     @abstractmethod
     def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
@@ -78,34 +80,20 @@ class Directory(ABC):
         """Let go of the handle of actor ``name`` and of its batchers (the actor lives on)."""
         self._handles.pop(name, None)
         for method in BATCHED_METHODS:  # a batch in flight keeps its own; the next gets a new one
-            held = self._batchers.pop((name, method), None)
-            if held is not None:
-                self._retired["calls"] += held[1].calls
-                self._retired["batches"] += held[1].batches
+            self._batchers.pop((name, method), None)
 
     def _batcher(self, name: str, handle: Any, method: str) -> CallBatcher:
-        """The batcher of ``method`` calls to the actor ``name`` through ``handle`` (a new
-        handle after a failure gets a new one: a batch in flight to the dead actor fails on
-        its own)."""
-        key = (name, method)
-        held = self._batchers.get(key)
-        if held is None or held[0] is not handle:
+        """The batcher of ``method`` calls to the actor ``name`` through ``handle``; it goes
+        with the handle (:meth:`_drop`), so a new handle gets a new one."""
+        batcher = self._batchers.get((name, method))
+        if batcher is None:
             remote = handle.call_many
 
             def send(calls: list[tuple[Any, ...]]) -> Any:
                 return remote.remote(method, calls)
 
-            held = self._batchers[key] = (handle, CallBatcher(send))
-        return held[1]
-
-    def batch_stats(self) -> dict[str, int]:
-        """Calls sent in batches and the Ray calls that carried them, since this directory
-        was made (operations, tests)."""
-        held = [batcher for _, batcher in self._batchers.values()]
-        return {
-            "calls": self._retired["calls"] + sum(b.calls for b in held),
-            "batches": self._retired["batches"] + sum(b.batches for b in held),
-        }
+            batcher = self._batchers[(name, method)] = CallBatcher(send, counts=self.batch_counts)
+        return batcher
 
     async def _invoke(self, name: str, handle: Any, method: str, args: tuple[Any, ...]) -> Any:
         if method in BATCHED_METHODS:
@@ -131,9 +119,8 @@ class Directory(ABC):
         for attempt in range(1, attempts + 1):
             name, handle, prefix = self.handle(kind, tenant, entity_id)
             try:
+                # an EntityError from inside a batch comes as itself and passes through
                 return await self._invoke(name, handle, method, (*prefix, *args))
-            except EntityError:  # the entity's answer, from inside a batch
-                raise
             except RayTaskError as e:
                 if isinstance(e.cause, EntityError):
                     raise e.cause from None

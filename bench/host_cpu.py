@@ -2,8 +2,9 @@
 
 1. **The entity host over Ray.** One hosted-placement host actor (SQLite journal, the default
    ``synchronous=FULL``) called by 32 concurrent callers in this process, as the ingress calls
-   it: ``view`` (a state read) against ``execute`` (a durable command). CPU per call of the host
-   process and of the caller, from ``/proc``, in alternating rounds.
+   it: ``view`` (a state read) against ``execute`` (a durable command), each sent one Ray call
+   per call and batched per event-loop turn as the directory sends them (``actors.batching``).
+   CPU per call of the host process and of the caller, from ``/proc``, in alternating rounds.
 2. **The ingress app alone.** The FastAPI app the Ingress serves, called in-process through
    ASGI with the entity calls answered at once (no Ray, no journal): the app's own CPU per state
    read and per command, middlewares, routing, validation and JSON included.

@@ -8,6 +8,7 @@ import os
 import signal
 import uuid
 from collections.abc import Awaitable
+from dataclasses import replace
 
 import aiohttp
 import pytest
@@ -255,7 +256,7 @@ async def test_concurrent_calls_share_ray_calls_and_keep_their_own_outcomes(
     aid = new_id()
     directory = service.directory
     await directory.call("avatar", "default", aid, "execute", SetEmotion(emotion="sad"), None, None)
-    before = directory.batch_stats()
+    before = replace(directory.batch_counts)  # a copy
     commands = [
         directory.call(
             "avatar",
@@ -269,12 +270,12 @@ async def test_concurrent_calls_share_ray_calls_and_keep_their_own_outcomes(
         for i in range(20)
     ]
     results = await asyncio.gather(*commands, return_exceptions=True)
-    after = directory.batch_stats()
+    after = directory.batch_counts
     assert isinstance(results[7], VersionMismatch)
     versions = [r["version"] for i, r in enumerate(results) if i != 7]  # type: ignore[index]
     assert sorted(versions) == list(range(3, 22))  # created (1), sad (2), then 19 commands
-    assert after["calls"] - before["calls"] == 20
-    assert after["batches"] - before["batches"] < 20
+    assert after.calls - before.calls == 20
+    assert after.batches - before.batches < 20
     events = await all_events(http, f"{service.api}/{aid}/events")
     recorded = [e["data"]["intensity"] for e in events if e["type"] == "EmotionSet"][1:]
     assert sorted(recorded) == sorted(i / 100 for i in range(20) if i != 7)

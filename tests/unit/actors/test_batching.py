@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from ray.exceptions import ActorDiedError
 
-from actors.batching import CallBatcher, Outcome, run_many
+from actors.batching import BatchCounts, CallBatcher, Outcome, run_many
 from actors.commands import SetEmotion
 from actors.config import EntityConfig
 from actors.directory import Directory
@@ -53,7 +53,7 @@ async def test_a_lone_call_leaves_on_the_next_turn_without_waiting_for_company()
     assert await batcher.submit((1,)) == 2
     assert await batcher.submit((2,)) == 4
     assert actor.batches == [[(1,)], [(2,)]]
-    assert (batcher.batches, batcher.calls) == (2, 2)
+    assert batcher.counts == BatchCounts(calls=2, batches=2)
 
 
 async def test_one_calls_error_fails_that_call_only() -> None:
@@ -176,9 +176,9 @@ async def test_a_batch_to_a_dead_actor_is_retried_call_by_call_on_a_new_handle()
     )
     assert results == [0, 2, 4, 6]
     assert directory.made == 2  # the dead handle was forgotten and a new one made
-    stats = directory.batch_stats()
-    assert stats["calls"] == 8  # 4 to the dead actor, 4 again to the new one
-    assert stats["batches"] < stats["calls"]
+    counts = directory.batch_counts
+    assert counts.calls == 8  # 4 to the dead actor, 4 again to the new one
+    assert counts.batches < counts.calls
 
 
 async def test_the_directory_keeps_a_bounded_number_of_handles() -> None:
@@ -187,7 +187,7 @@ async def test_the_directory_keeps_a_bounded_number_of_handles() -> None:
         assert await directory.call("avatar", "t", entity, "view", 1) == 2
     assert len(directory._handles) == 2
     assert directory.made == 4  # "a" was dropped for "c", and looked up again
-    assert directory.batch_stats() == {"calls": 4, "batches": 4}
+    assert directory.batch_counts == BatchCounts(calls=4, batches=4)
 
 
 async def test_a_reply_that_does_not_fit_its_batch_fails_every_call_rather_than_hang() -> None:
