@@ -39,13 +39,22 @@ class EventCodec:
         self._types = types
         # type name -> (validator, current schema version); decode is the replay hot path
         self._decoders: dict[str, tuple[Any, int]] = {}
+        # (class, type name) -> (serializer, schema version), once checked against the registry;
+        # encode is every command's hot path
+        self._encoders: dict[tuple[type[Event], str], tuple[Any, int]] = {}
 
     def encode(self, event: Event) -> tuple[str, int, bytes]:
-        cls = self._types.get(event.type)
-        if not isinstance(event, cls):
-            raise CodecError(f"event {event!r} is not an instance of registered {cls}")
-        payload = event.model_dump(mode="json", exclude=_EXCLUDE)
-        return event.type, cls.schema_version, pack(payload)
+        key = (type(event), event.type)
+        encoder = self._encoders.get(key)
+        if encoder is None:
+            cls = self._types.get(event.type)
+            if not isinstance(event, cls):
+                raise CodecError(f"event {event!r} is not an instance of registered {cls}")
+            encoder = (type(event).__pydantic_serializer__, cls.schema_version)
+            self._encoders[key] = encoder
+        serializer, schema_version = encoder
+        payload = serializer.to_python(event, mode="json", exclude=_EXCLUDE)
+        return event.type, schema_version, pack(payload)
 
     def decode(self, type_name: str, schema_version: int, event_id: Any, payload: bytes) -> Event:
         decoder = self._decoders.get(type_name)

@@ -26,6 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from uuid import UUID
 
 from events.base import Event
 from events.codec import EventCodec, default_codec, pack, unpack
@@ -42,7 +43,7 @@ Clock = Callable[[], float]
 class NewEvent:
     """An encoded event on its way into storage."""
 
-    event_id: str
+    event_id: UUID
     type: str
     schema_version: int
     payload: bytes
@@ -78,7 +79,7 @@ AppendOutcome = list[int] | JournalError
 class ExistingEvent:
     """Where an already recorded event id stands (used to recognise a retried batch)."""
 
-    event_id: str
+    event_id: UUID
     stream_id: str
     version: int
     global_position: int
@@ -155,7 +156,7 @@ class Journal(ABC):
         try:
             for event in events:
                 type_name, schema_version, payload = self.codec.encode(event)
-                rows.append(NewEvent(str(event.event_id), type_name, schema_version, payload))
+                rows.append(NewEvent(event.event_id, type_name, schema_version, payload))
             meta = pack(dict(request.metadata)) if request.metadata else b""
         except CodecError as e:  # e.g. a lone surrogate ("\ud852"): it has no UTF-8 form
             raise EventRejected(
@@ -388,7 +389,7 @@ class Journal(ABC):
         position: int,
         stream_id: str,
         version: int,
-        event_id: str,
+        event_id: UUID | bytes,
         type_name: str,
         schema_version: int,
         payload: bytes,

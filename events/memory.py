@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from uuid import UUID
 
 from events.codec import EventCodec
 from events.errors import EventRejected
@@ -32,7 +33,7 @@ class MemoryJournal(Journal):
         self._log: list[_Row] = []
         self._streams: dict[str, list[_Row]] = {}
         self._deleted_to: dict[str, int] = {}
-        self._ids: dict[str, _Row] = {}
+        self._ids: dict[UUID, _Row] = {}
         self._snapshots: dict[str, dict[int, SnapshotRecord]] = {}
 
     def _append(

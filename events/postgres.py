@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qsl, urlsplit
+from uuid import UUID
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -182,7 +183,7 @@ _DDL = (
 # uncorrelated subquery (an InitPlan), after the statement's snapshot and before any row leaves.
 _DURABLE = " AND (SELECT journal_flushed())"
 _EXISTING = (
-    "SELECT event_id::text, stream_id, version, global_position FROM journal_events"
+    "SELECT event_id, stream_id, version, global_position FROM journal_events"
     " WHERE event_id = ANY(%s::uuid[]){durable}"
 )
 _HIGHEST = "SELECT coalesce(max(version), 0) FROM journal_events WHERE stream_id = %s{durable}"
@@ -250,12 +251,11 @@ _DELETE_SNAPSHOTS = "DELETE FROM journal_snapshots WHERE stream_id = %s AND vers
 # connection. Failed results become psycopg's exceptions, so the error mapping is the same.
 _APPEND_NAME = b"journal_append_1"
 _APPEND_SQL = (
-    b"SELECT first_position, current_version"
-    b" FROM journal_append($1, $2, $3::uuid[], $4, $5, $6, $7, $8)"
+    b"SELECT first_position, current_version FROM journal_append($1, $2, $3, $4, $5, $6, $7, $8)"
 )
-_APPEND_CALL = b"CALL journal_append_flushed($1, $2, $3::uuid[], $4, $5, $6, $7, $8, NULL, NULL)"
-# text, int8, text[] (ids, cast to uuid[]), text[], int4[], bytea[], float8, bytea
-_APPEND_TYPES = (25, 20, 1009, 1009, 1007, 1001, 701, 17)
+_APPEND_CALL = b"CALL journal_append_flushed($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)"
+# text, int8, uuid[], text[], int4[], bytea[], float8, bytea
+_APPEND_TYPES = (25, 20, 2951, 1009, 1007, 1001, 701, 17)
 _ALL_BINARY = (1,) * len(_APPEND_TYPES)
 _ARRAY_HEADER = struct.Struct("!iiiii")
 _INT4 = struct.Struct("!i").pack
@@ -275,7 +275,7 @@ def _append_params(p: PreparedAppend) -> tuple[bytes | None, ...]:
     return (
         p.stream_id.encode(),
         None if exact is None else _INT8.pack(exact),
-        _binary_array(25, [r.event_id.encode() for r in p.rows]),
+        _binary_array(2950, [r.event_id.bytes for r in p.rows]),  # uuids: 16 bytes each
         _binary_array(25, [r.type.encode() for r in p.rows]),
         _binary_array(23, [_INT4(r.schema_version) for r in p.rows]),
         _binary_array(17, [r.payload for r in p.rows]),
@@ -650,7 +650,7 @@ class PostgresJournal(Journal):
             return super()._append_batch(batch)
         results = self._run("append", lambda conn: self._append_batch_on(conn, batch))
         refused = [p for p, (first, _) in zip(batch, results, strict=True) if first is None]
-        found: dict[str, ExistingEvent] = {}
+        found: dict[UUID, ExistingEvent] = {}
         if refused:  # one read for every refused append's ids: is any of them a retry?
             rows = [r for p in refused for r in p.rows]
             existing = self._run("read", functools.partial(self._existing, rows=rows))

@@ -10,12 +10,14 @@ consume a rowid, so positions are gap-free to readers.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import UUID
 
 from events.codec import EventCodec
 from events.errors import EventRejected, JournalError, StorageError, VersionConflict
@@ -31,24 +33,30 @@ from events.records import RecordedEvent, SnapshotRecord
 from events.sqlite_connections import Synchronous, ThreadConnections
 from events.types import Expected, ExpectedVersion
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
+log = logging.getLogger(__name__)
+
+_FORMAT = 1
+"""The file's ``PRAGMA user_version``: 1 stores event ids as their 16 bytes (0, the first
+version's files, as 36 characters of text: upgraded when opened)."""
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS events (
     global_position INTEGER PRIMARY KEY,
     stream_id       TEXT    NOT NULL,
     version         INTEGER NOT NULL,
-    event_id        TEXT    NOT NULL UNIQUE,
+    event_id        BLOB    NOT NULL UNIQUE,
     type            TEXT    NOT NULL,
     schema_version  INTEGER NOT NULL,
     recorded_at     REAL    NOT NULL,
     payload         BLOB    NOT NULL,
     metadata        BLOB    NOT NULL,
     UNIQUE (stream_id, version)
-);
-CREATE TABLE IF NOT EXISTS stream_deletions (
+)""",
+    """CREATE TABLE IF NOT EXISTS stream_deletions (
     stream_id  TEXT PRIMARY KEY,
     deleted_to INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS snapshots (
+) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS snapshots (
     stream_id      TEXT    NOT NULL,
     version        INTEGER NOT NULL,
     state_type     TEXT    NOT NULL,
@@ -56,8 +64,14 @@ CREATE TABLE IF NOT EXISTS snapshots (
     state          BLOB    NOT NULL,
     created_at     REAL    NOT NULL,
     PRIMARY KEY (stream_id, version)
-) WITHOUT ROWID;
-"""
+) WITHOUT ROWID""",
+)
+
+
+def _id_bytes(event_id: str) -> bytes:
+    """A text event id (format 0) as its 16 bytes."""
+    return UUID(event_id).bytes
+
 
 _COLUMNS = (
     "global_position, stream_id, version, event_id, type, schema_version, payload, "
@@ -115,7 +129,33 @@ class SqliteJournal(Journal):
             # is ~150 bytes. See docs/decisions.md (session 6) for what it measured.
             conn.execute("PRAGMA page_size=1024")
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+            self._create_or_upgrade(conn)
+
+    def _create_or_upgrade(self, conn: sqlite3.Connection) -> None:
+        """Make the tables of a new file; upgrade a file of an older format. One transaction
+        under the write lock, so that the processes opening the file at once do it once."""
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= _FORMAT:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] < _FORMAT:
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                # Format 0 -> 1: text event ids become their 16 bytes (a column declared TEXT
+                # stores blobs as they are, so the table itself stays).
+                conn.create_function("id_bytes", 1, _id_bytes, deterministic=True)
+                upgraded = conn.execute(
+                    "UPDATE events SET event_id = id_bytes(event_id)"
+                    " WHERE typeof(event_id) = 'text'"
+                ).rowcount
+                if upgraded:
+                    log.info("%s: %d event ids stored as 16 bytes (format 1)", self.path, upgraded)
+                conn.execute(f"PRAGMA user_version = {_FORMAT}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     # ------------------------------------------------------------------ connections
 
@@ -239,7 +279,7 @@ class SqliteJournal(Journal):
             params += (
                 p.stream_id,
                 version + i + 1,
-                r.event_id,
+                r.event_id.bytes,
                 r.type,
                 r.schema_version,
                 p.recorded_at,
@@ -268,9 +308,9 @@ class SqliteJournal(Journal):
         found = conn.execute(
             "SELECT event_id, stream_id, version, global_position FROM events"
             f" WHERE event_id IN ({marks})",
-            [r.event_id for r in rows],
+            [r.event_id.bytes for r in rows],
         ).fetchall()
-        return [ExistingEvent(*f) for f in found]
+        return [ExistingEvent(UUID(bytes=eid), *rest) for eid, *rest in found]
 
     # ------------------------------------------------------------------ reading
 
