@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 import time
+from typing import Any
 from unittest import mock
 from uuid import UUID
 
@@ -68,3 +70,24 @@ def test_threads_making_ids_at_once_never_collide() -> None:
 def test_new_events_get_such_ids() -> None:
     a, b = EmotionSet(emotion="happy"), EmotionSet(emotion="sad")
     assert a.event_id.version == 7 and a.event_id.bytes < b.event_id.bytes
+
+
+def _random_bits_in_child(out: Any) -> None:
+    out.send([u.int & (2**62 - 1) for u in (new_event_id() for _ in range(100))])
+
+
+def test_a_forked_child_does_not_draw_the_random_bits_its_parent_read() -> None:
+    new_event_id()  # the parent has read randomness it has not used yet
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_random_bits_in_child, args=(send,))
+    child.start()
+    theirs = receive.recv()
+    child.join(10)
+    ours = [u.int & (2**62 - 1) for u in (new_event_id() for _ in range(100))]
+    assert len(set(theirs) | set(ours)) == 200
+
+
+def test_ids_keep_coming_past_one_read_of_randomness() -> None:
+    made = [new_event_id() for _ in range(3 * ids._POOL_BYTES // 8)]
+    assert len({u.int & (2**62 - 1) for u in made}) == len(made)
