@@ -24,7 +24,6 @@ import threading
 import time
 from uuid import UUID
 
-
 _POOL_BYTES = 4096
 
 
