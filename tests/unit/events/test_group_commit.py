@@ -57,3 +57,27 @@ async def test_a_host_commits_the_commands_of_many_entities_together(tmp_path: P
     assert stats["appends"] == 40 and stats["commits"] < 40
     assert all(journal.highest_version(f"avatar:t:a{i}") == 2 for i in range(40))
     journal.close()
+
+
+async def test_a_caller_cancelled_during_its_commit_leaves_its_append_written(
+    tmp_path: Path,
+) -> None:
+    """Cancelling a caller cannot take back an append already handed to the writer: it is
+    written, the appends that shared its commit get their own answers, and the writer goes on
+    (the cancelled caller's answer is dropped, not raised anywhere)."""
+    journal = SqliteJournal(tmp_path / "j.db")
+    committer = GroupCommitter(journal)
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    first = asyncio.ensure_future(committer.append("s-1", [EmotionSet(emotion="sad")], NO_STREAM))
+    second = asyncio.ensure_future(committer.append("s-2", [EmotionSet(emotion="sad")], NO_STREAM))
+    await asyncio.sleep(0)  # both handed over; the first commit is in flight
+    first.cancel()
+    assert await second in ([1], [2])  # its own answer, whichever commit carried it
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert journal.highest_version("s-1") == 1  # written all the same
+    assert await committer.append("s-3", [EmotionSet(emotion="happy")]) == [3]
+    assert errors == []
+    journal.close()
