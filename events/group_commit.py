@@ -77,4 +77,3 @@ class GroupCommitter:
                         done.set_result(outcome)
         finally:
             self._writer = None
-
