@@ -7,7 +7,10 @@ shares). Under load an ingress replica sends many calls to the same host within 
 its event loop; :class:`CallBatcher` gathers the calls of one method made during a turn and
 sends them at the start of the next as one ``call_many``, which runs them concurrently on the
 actor and returns each one's own outcome. Nothing waits for a batch to fill: a lone call
-leaves on the next turn, so an idle service answers as fast as before.
+leaves on the next turn, so an idle service answers as fast as before. While a batch is out,
+the next waits for it (:data:`MAX_IN_FLIGHT`, at most :data:`MAX_WAIT_S`): under load, the
+calls that arrive during one batch's round trip leave together as the next, a batch sized by
+the load itself, as the host's group commit sizes its transactions.
 
 One batcher per (actor handle, method): reads never wait for the commits of the commands
 they would have shared a batch with, and a long poll (``wait``) is never batched.
@@ -30,6 +33,16 @@ BATCHED_METHODS = frozenset({"execute", "view"})
 
 MAX_BATCH = 64
 
+MAX_IN_FLIGHT: dict[str, int] = {"execute": 1, "view": 1}
+"""Batches of a method on their way to one actor at once (unbounded when absent). One: the
+calls made while a batch is out leave together when it comes back, so under load a batch
+carries what arrived during the last one's round trip (one Ray call, and for commands one
+group commit, for all of them); an idle service still sends each call at once."""
+
+MAX_WAIT_S = 0.02
+"""How long calls wait for a batch that does not come back (an activation reading a long
+stream, a journal that stalls) before they leave without it."""
+
 
 @dataclass
 class BatchCounts:
@@ -44,10 +57,21 @@ class CallBatcher:
     batch to the actor and returns the outcomes in order."""
 
     def __init__(
-        self, send: Send, max_batch: int = MAX_BATCH, counts: BatchCounts | None = None
+        self,
+        send: Send,
+        max_batch: int = MAX_BATCH,
+        counts: BatchCounts | None = None,
+        max_in_flight: int | None = None,
+        max_wait_s: float = MAX_WAIT_S,
     ) -> None:
+        """``max_in_flight``: batches on their way at once; a call made while that many are
+        out waits for one to come back (``max_wait_s`` at most) and leaves with everything
+        that waited with it."""
         self._send = send
         self.max_batch = max_batch
+        self.max_in_flight = max_in_flight
+        self.max_wait_s = max_wait_s
+        self._overdue: asyncio.TimerHandle | None = None
         self.counts = counts or BatchCounts()
         self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self._flush_scheduled = False
@@ -60,21 +84,37 @@ class CallBatcher:
         future: asyncio.Future[Any] = loop.create_future()
         self._pending.append((args, future))
         if len(self._pending) >= self.max_batch:
-            self._flush()
+            self._flush(full=True)
         elif not self._flush_scheduled:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
         return future
 
-    def _flush(self) -> None:
+    def _flush(self, full: bool = False) -> None:
+        """Send what waits, unless ``max_in_flight`` batches are out: then the next one to come
+        back sends it, or ``max_wait_s`` from now (a full batch goes at once)."""
         self._flush_scheduled = False
-        batch, self._pending = self._pending, []
+        if not full and self.max_in_flight and len(self._delivering) >= self.max_in_flight:
+            if self._overdue is None:
+                loop = asyncio.get_running_loop()
+                self._overdue = loop.call_later(self.max_wait_s, self._flush, True)
+            return
+        if self._overdue is not None:
+            self._overdue.cancel()
+            self._overdue = None
+        batch = [(args, future) for args, future in self._pending if not future.done()]
+        self._pending = []  # a call whose caller gave up while it waited is not sent
         if batch:
             self.counts.batches += 1
             self.counts.calls += len(batch)
             task = asyncio.get_running_loop().create_task(self._deliver(batch))
             self._delivering.add(task)
-            task.add_done_callback(self._delivering.discard)
+            task.add_done_callback(self._delivered)
+
+    def _delivered(self, task: asyncio.Task[None]) -> None:
+        self._delivering.discard(task)
+        if self._pending and not self._flush_scheduled:
+            self._flush()
 
     async def _deliver(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
         try:

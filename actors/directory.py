@@ -28,7 +28,7 @@ import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from actors.batching import BATCHED_METHODS, BatchCounts, CallBatcher
+from actors.batching import BATCHED_METHODS, MAX_IN_FLIGHT, BatchCounts, CallBatcher
 from actors.config import EntityConfig
 from actors.errors import EntityError, Unavailable
 from actors.naming import NAMESPACE, Kind, actor_name
@@ -92,7 +92,9 @@ class Directory(ABC):
             def send(calls: list[tuple[Any, ...]]) -> Any:
                 return remote.remote(method, calls)
 
-            batcher = self._batchers[(name, method)] = CallBatcher(send, counts=self.batch_counts)
+            batcher = self._batchers[(name, method)] = CallBatcher(
+                send, counts=self.batch_counts, max_in_flight=MAX_IN_FLIGHT.get(method)
+            )
         return batcher
 
     async def _invoke(self, name: str, handle: Any, method: str, args: tuple[Any, ...]) -> Any:

@@ -198,3 +198,91 @@ async def test_a_reply_that_does_not_fit_its_batch_fails_every_call_rather_than_
     calls = [batcher.submit((i,)) for i in range(3)]
     results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
     assert all(isinstance(r, RuntimeError) for r in results)
+
+
+class HeldActor(Actor):
+    """An actor whose answers wait until the test releases them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def send(self, calls: list[tuple[Any, ...]]) -> list[Outcome]:
+        self.batches.append(calls)
+        await self.release.wait()
+        return await run_many(self.double, calls)
+
+
+async def test_calls_made_while_a_batch_is_out_leave_together_when_it_comes_back() -> None:
+    actor = HeldActor()
+    batcher = CallBatcher(actor.send, max_in_flight=1)
+    first = batcher.submit((1,))
+    await asyncio.sleep(0.001)  # the first batch is out
+    later = [batcher.submit((i,)) for i in (2, 3)]
+    await asyncio.sleep(0.001)
+    more = batcher.submit((4,))
+    await asyncio.sleep(0.001)
+    assert actor.batches == [[(1,)]]  # the others wait for it
+    actor.release.set()
+    assert await asyncio.gather(first, *later, more) == [2, 4, 6, 8]
+    assert actor.batches == [[(1,)], [(2,), (3,), (4,)]]
+
+
+async def test_calls_wait_for_a_batch_that_does_not_come_back_no_longer_than_max_wait() -> None:
+    actor = HeldActor()
+    batcher = CallBatcher(actor.send, max_in_flight=1, max_wait_s=0.05)
+    stuck = batcher.submit((1,))  # its actor never answers (until released below)
+    await asyncio.sleep(0.001)
+    later = batcher.submit((2,))
+    await asyncio.sleep(0.01)
+    assert len(actor.batches) == 1
+    await asyncio.sleep(0.08)
+    assert actor.batches == [[(1,)], [(2,)]]  # left without the stuck one
+    actor.release.set()
+    assert await asyncio.gather(stuck, later) == [2, 4]
+
+
+async def test_a_call_whose_caller_gave_up_while_it_waited_is_not_sent() -> None:
+    actor = HeldActor()
+    batcher = CallBatcher(actor.send, max_in_flight=1)
+    first = batcher.submit((1,))
+    await asyncio.sleep(0.001)
+    abandoned, kept = batcher.submit((2,)), batcher.submit((3,))
+    abandoned.cancel()
+    actor.release.set()
+    assert await asyncio.gather(first, kept) == [2, 6]
+    assert actor.batches == [[(1,)], [(3,)]]
+
+
+async def test_calls_waiting_behind_a_failed_batch_are_still_sent() -> None:
+    sent: list[list[tuple[Any, ...]]] = []
+    gate = asyncio.Event()
+
+    async def flaky(calls: list[tuple[Any, ...]]) -> list[Outcome]:
+        sent.append(calls)
+        if len(sent) == 1:
+            await gate.wait()
+            raise ConnectionError("the actor died")
+        return [(True, args[0]) for args in calls]
+
+    batcher = CallBatcher(flaky, max_in_flight=1)
+    doomed = batcher.submit((1,))
+    await asyncio.sleep(0.001)
+    waiting = batcher.submit((2,))
+    gate.set()
+    with pytest.raises(ConnectionError):
+        await doomed
+    assert await waiting == 2
+    assert sent == [[(1,)], [(2,)]]
+
+
+async def test_a_full_batch_leaves_even_while_one_is_out() -> None:
+    actor = HeldActor()
+    batcher = CallBatcher(actor.send, max_batch=3, max_in_flight=1)
+    first = batcher.submit((0,))
+    await asyncio.sleep(0.001)
+    full = [batcher.submit((i,)) for i in (1, 2, 3)]
+    await asyncio.sleep(0.001)
+    assert [len(b) for b in actor.batches] == [1, 3]
+    actor.release.set()
+    assert await asyncio.gather(first, *full) == [0, 2, 4, 6]
