@@ -18,7 +18,7 @@ from assets.errors import AssetNotFound, StorageFailure
 from assets.index import COLUMNS, AssetIndex, IndexWriter, from_row, like_pattern, to_row
 from assets.sniff import AssetKind
 from assets.store import AssetInfo, AssetPage
-from events.sqlite_connections import ThreadConnections
+from events.sqlite_connections import ThreadConnections, write_transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS assets (
@@ -95,18 +95,8 @@ class SqliteAssetIndex(AssetIndex):
 
     @contextmanager
     def _write(self, what: str) -> Iterator[sqlite3.Connection]:
-        with self._storage(what):
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                # SQLite may have rolled back already (e.g. on a full disk): keep its error, and
-                # never leave this thread's cached connection inside an open transaction
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self._storage(what), write_transaction(self._conn()) as conn:
+            yield conn
 
     def close(self) -> None:
         self._connections.close_all()

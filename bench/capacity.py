@@ -151,10 +151,9 @@ async def http_rows(
     for method, clients in phases + ([("RETRY", 32)] if retries else []):
         # Each client sends ``requests``: at 32 clients a phase holds the load ~10 s. (It held
         # ~1 s before, and the commands-to-reads share of one run swung 78-86%.)
-        per = requests
         before = cpu_by_group()
         out[(method, clients)] = await http_load(
-            base, method, clients, per, f"{label}-{method}-{clients}", headers
+            base, method, clients, requests, f"{label}-{method}-{clients}", headers
         )
         if cpu is not None:
             after, n = cpu_by_group(), len(out[(method, clients)][0])

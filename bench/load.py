@@ -102,11 +102,11 @@ async def http_load(
                     assert r.status == 200, await r.text()
                     await r.read()
             else:
-                body, headers = bodies[c][i % 10], post_headers
+                body, extra = bodies[c][i % 10], post_headers
                 if kind == "RETRY":
-                    body, headers = bodies[c][0], {**post_headers, "Idempotency-Key": f"{tag}-{c}"}
+                    body, extra = bodies[c][0], {**post_headers, "Idempotency-Key": f"{tag}-{c}"}
                 async with http.post(
-                    f"{base}/api/v1/avatars/emotions", data=body, headers=headers
+                    f"{base}/api/v1/avatars/emotions", data=body, headers=extra
                 ) as r:
                     assert r.status == 200, await r.text()
                     await r.read()

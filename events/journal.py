@@ -389,7 +389,7 @@ class Journal(ABC):
         position: int,
         stream_id: str,
         version: int,
-        event_id: UUID | bytes,
+        event_id: UUID,
         type_name: str,
         schema_version: int,
         payload: bytes,

@@ -30,7 +30,7 @@ from events.journal import (
     PreparedAppend,
 )
 from events.records import RecordedEvent, SnapshotRecord
-from events.sqlite_connections import Synchronous, ThreadConnections
+from events.sqlite_connections import Synchronous, ThreadConnections, write_transaction
 from events.types import Expected, ExpectedVersion
 
 log = logging.getLogger(__name__)
@@ -136,26 +136,20 @@ class SqliteJournal(Journal):
         under the write lock, so that the processes opening the file at once do it once."""
         if conn.execute("PRAGMA user_version").fetchone()[0] >= _FORMAT:
             return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] < _FORMAT:
-                for statement in _SCHEMA:
-                    conn.execute(statement)
-                # Format 0 -> 1: text event ids become their 16 bytes (a column declared TEXT
-                # stores blobs as they are, so the table itself stays).
-                conn.create_function("id_bytes", 1, _id_bytes, deterministic=True)
-                upgraded = conn.execute(
-                    "UPDATE events SET event_id = id_bytes(event_id)"
-                    " WHERE typeof(event_id) = 'text'"
-                ).rowcount
-                if upgraded:
-                    log.info("%s: %d event ids stored as 16 bytes (format 1)", self.path, upgraded)
-                conn.execute(f"PRAGMA user_version = {_FORMAT}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        with write_transaction(conn):
+            if conn.execute("PRAGMA user_version").fetchone()[0] >= _FORMAT:
+                return  # another process did it while this one waited for the lock
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            # Format 0 -> 1: text event ids become their 16 bytes (a column declared TEXT
+            # stores blobs as they are, so the table itself stays).
+            conn.create_function("id_bytes", 1, _id_bytes, deterministic=True)
+            upgraded = conn.execute(
+                "UPDATE events SET event_id = id_bytes(event_id) WHERE typeof(event_id) = 'text'"
+            ).rowcount
+            if upgraded:
+                log.info("%s: %d event ids stored as 16 bytes (format 1)", self.path, upgraded)
+            conn.execute(f"PRAGMA user_version = {_FORMAT}")
 
     # ------------------------------------------------------------------ connections
 
@@ -200,19 +194,13 @@ class SqliteJournal(Journal):
             conn = self._conn()
             if len(batch) == 1 and _one_statement(batch[0]):
                 return [self._insert_alone(conn, batch[0])]
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                outcomes: list[AppendOutcome] = []
+            outcomes: list[AppendOutcome] = []
+            with write_transaction(conn):
                 for p in batch:
                     try:  # a refused append wrote nothing (_insert undoes its own insert)
                         outcomes.append(self._insert(conn, p))
                     except (VersionConflict, EventRejected) as e:
                         outcomes.append(e)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         return outcomes
 
     def _insert_alone(self, conn: sqlite3.Connection, p: PreparedAppend) -> AppendOutcome:
@@ -343,22 +331,14 @@ class SqliteJournal(Journal):
             return self._highest(self._conn(), stream_id)
 
     def delete_up_to(self, stream_id: str, version: int) -> None:
-        with self._storage("delete"):
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                upto = min(version, self._highest(conn, stream_id))
-                conn.execute(
-                    "INSERT INTO stream_deletions (stream_id, deleted_to) VALUES (?, ?)"
-                    " ON CONFLICT (stream_id) DO UPDATE"
-                    " SET deleted_to = MAX(deleted_to, excluded.deleted_to)",
-                    (stream_id, upto),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+        with self._storage("delete"), write_transaction(self._conn()) as conn:
+            upto = min(version, self._highest(conn, stream_id))
+            conn.execute(
+                "INSERT INTO stream_deletions (stream_id, deleted_to) VALUES (?, ?)"
+                " ON CONFLICT (stream_id) DO UPDATE"
+                " SET deleted_to = MAX(deleted_to, excluded.deleted_to)",
+                (stream_id, upto),
+            )
 
     def read_all(self, after_position: int = 0, limit: int = 1000) -> list[RecordedEvent]:
         if limit <= 0:
@@ -403,27 +383,19 @@ class SqliteJournal(Journal):
         if snapshot.version < 1:
             raise EventRejected("a snapshot needs a version >= 1")
         s = snapshot
-        with self._storage("save a snapshot"):
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+        with self._storage("save a snapshot"), write_transaction(self._conn()) as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO snapshots (stream_id, version, state_type,"
+                " schema_version, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (s.stream_id, s.version, s.state_type, s.schema_version, s.state, s.created_at),
+            )
+            if keep is not None and keep >= 1:
                 conn.execute(
-                    "INSERT OR REPLACE INTO snapshots (stream_id, version, state_type,"
-                    " schema_version, state, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (s.stream_id, s.version, s.state_type, s.schema_version, s.state, s.created_at),
+                    "DELETE FROM snapshots WHERE stream_id = ? AND version NOT IN"
+                    " (SELECT version FROM snapshots WHERE stream_id = ?"
+                    "  ORDER BY version DESC LIMIT ?)",
+                    (s.stream_id, s.stream_id, keep),
                 )
-                if keep is not None and keep >= 1:
-                    conn.execute(
-                        "DELETE FROM snapshots WHERE stream_id = ? AND version NOT IN"
-                        " (SELECT version FROM snapshots WHERE stream_id = ?"
-                        "  ORDER BY version DESC LIMIT ?)",
-                        (s.stream_id, s.stream_id, keep),
-                    )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
 
     def load_snapshot(
         self, stream_id: str, max_version: int | None = None

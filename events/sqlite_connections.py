@@ -9,10 +9,27 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
 Synchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` (the write lock, taken at once) ... ``COMMIT``; rolled back on any
+    error. SQLite may have rolled back already (a full disk): its error is kept, and the
+    thread's cached connection is never left inside an open transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 class ThreadConnections:
