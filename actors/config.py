@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -33,4 +35,10 @@ class EntityConfig(BaseModel):
     )
     max_live_actors: int = Field(
         500, ge=1, description="Live entity actors per node; past it the least recent passivate."
+    )
+    host_transport: Literal["direct", "ray"] = Field(
+        "direct",
+        description="How callers send entity hosts their commands and state reads (hosted"
+        " placement): over a direct channel each host opens on its node (actors.channel), or"
+        " as Ray actor calls. Everything else goes through Ray either way.",
     )

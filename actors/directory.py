@@ -12,7 +12,9 @@ Two placements behind one interface, used by the Serve ingress:
 A handle to a dead actor keeps failing, so on an actor error the handle is dropped and the actor
 looked up (or created) again. Commands are retried only with an idempotency key, which the entity
 remembers in the journal: a retry never records twice. Commands and state reads made during one
-turn of the caller's event loop to the same actor travel together (``actors.batching``).
+turn of the caller's event loop to the same actor travel together (``actors.batching``); to a
+host, those batches go over its direct channel (``actors.channel``) unless the config says
+``host_transport="ray"``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError,
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from actors.batching import BATCHED_METHODS, MAX_IN_FLIGHT, BatchCounts, CallBatcher
+from actors.channel import ChannelClient, ChannelLost
 from actors.config import EntityConfig
 from actors.errors import EntityError, Unavailable
 from actors.naming import NAMESPACE, Kind, actor_name
@@ -38,7 +41,9 @@ log = logging.getLogger(__name__)
 
 Placement = Literal["dedicated", "hosted"]
 
-_RETRYABLE = (ActorDiedError, ActorUnavailableError, RayActorError)
+_RETRYABLE = (ActorDiedError, ActorUnavailableError, RayActorError, ChannelLost)
+
+CONNECT_TIMEOUT_S = 5.0
 
 
 MAX_HANDLES = 10_000
@@ -77,10 +82,19 @@ class Directory(ABC):
         self._drop(self._target(kind, tenant, entity_id)[0])
 
     def _drop(self, name: str) -> None:
-        """Let go of the handle of actor ``name`` and of its batchers (the actor lives on)."""
+        """Let go of the handle of actor ``name``, of its batchers and of its channel (the actor
+        lives on)."""
         self._handles.pop(name, None)
         for method in BATCHED_METHODS:  # a batch in flight keeps its own; the next gets a new one
             self._batchers.pop((name, method), None)
+        self._close_channel(name)
+
+    async def _channel(self, name: str, handle: Any) -> ChannelClient | None:
+        """The direct channel to actor ``name``, or ``None``: send batches as Ray calls."""
+        return None
+
+    def _close_channel(self, name: str) -> None:  # noqa: B027 - no channels: nothing to close
+        """Close the channel to actor ``name``, if there is one."""
 
     def _batcher(self, name: str, handle: Any, method: str) -> CallBatcher:
         """The batcher of ``method`` calls to the actor ``name`` through ``handle``; it goes
@@ -89,8 +103,11 @@ class Directory(ABC):
         if batcher is None:
             remote = handle.call_many
 
-            def send(calls: list[tuple[Any, ...]]) -> Any:
-                return remote.remote(method, calls)
+            async def send(calls: list[tuple[Any, ...]]) -> Any:
+                channel = await self._channel(name, handle)
+                if channel is not None:
+                    return await channel.call(method, calls)
+                return await remote.remote(method, calls)
 
             batcher = self._batchers[(name, method)] = CallBatcher(
                 send, counts=self.batch_counts, max_in_flight=MAX_IN_FLIGHT.get(method)
@@ -223,6 +240,15 @@ def shard_placement(index: int, alive: list[str]) -> Any:
 NODES_TTL_S = 10.0
 
 
+def _stale(opening: asyncio.Task[ChannelClient | None]) -> bool:
+    if not opening.done():
+        return False
+    if opening.cancelled() or opening.exception() is not None:
+        return True
+    channel = opening.result()
+    return channel is not None and channel.lost
+
+
 class HostedDirectory(Directory):
     """A fixed pool of host actors, each holding many entities."""
 
@@ -242,6 +268,57 @@ class HostedDirectory(Directory):
         self.sweep_interval_s = sweep_interval_s
         self._alive: list[str] = []
         self._alive_at = -NODES_TTL_S
+        # per host: the loop its channel lives on, and the channel being opened or open (None:
+        # it could not be reached directly, Ray calls it is)
+        self._channels: dict[str, tuple[Any, asyncio.Task[ChannelClient | None]]] = {}
+
+    async def _channel(self, name: str, handle: Any) -> ChannelClient | None:
+        if self.config.host_transport != "direct":
+            return None
+        loop = asyncio.get_running_loop()
+        known = self._channels.get(name)
+        # a channel serves the loop it was made on; a failed opening or a lost channel is
+        # opened again (a call made without retries does not forget the handle)
+        if known is None or known[0] is not loop or _stale(known[1]):
+            known = self._channels[name] = (loop, loop.create_task(self._open(name, handle)))
+        # shielded: a caller that gives up does not cancel the opening others wait for
+        return await asyncio.shield(known[1])
+
+    async def _open(self, name: str, handle: Any) -> ChannelClient | None:
+        # a dead host raises here, and the caller retries as for any call to it
+        host, port, token = await handle.channel.remote()
+        try:
+            return await asyncio.wait_for(
+                ChannelClient.connect(host, port, token), CONNECT_TIMEOUT_S
+            )
+        except (OSError, TimeoutError) as e:
+            log.warning(
+                "%s: its channel at %s:%d cannot be reached (%s): Ray calls instead",
+                name,
+                host,
+                port,
+                e,
+            )
+            return None
+
+    def _close_channel(self, name: str) -> None:
+        known = self._channels.pop(name, None)
+        if known is None:
+            return
+
+        def close(opening: asyncio.Task[ChannelClient | None]) -> None:
+            if not opening.cancelled() and opening.exception() is None:
+                channel = opening.result()
+                if channel is not None:
+                    channel.close()
+
+        loop, opening = known
+        if loop.is_closed():
+            return
+        if opening.done():
+            close(opening)
+        else:  # being opened, with callers waiting for it: closed once it is open
+            opening.add_done_callback(close)
 
     def _alive_nodes(self) -> list[str]:
         """Alive node ids, asked of the GCS when a shard's handle is made (at most every few

@@ -26,6 +26,7 @@ from actors import prometheus
 from actors.aggregate import Aggregate
 from actors.avatar import AvatarAggregate
 from actors.batching import BATCHED_METHODS, Outcome, run_many
+from actors.channel import ChannelServer
 from actors.config import EntityConfig
 from actors.entity import EntityRuntime
 from actors.errors import Fenced
@@ -226,6 +227,8 @@ class EntityHostActorImpl:
         self.host = EntityHost(shared_journal(config.journal_url), config, max_entities, name=name)
         self.sweep_interval_s = sweep_interval_s
         self._sweeper: asyncio.Task[None] | None = None
+        self._channel: asyncio.Task[ChannelServer] | None = None
+        self._channel_server: ChannelServer | None = None
         freeze_startup_heap()  # a host lives long and serves every call of its entities
 
     def _sweeping(self) -> EntityHost:
@@ -257,6 +260,24 @@ class EntityHostActorImpl:
     async def call_many(self, method: str, calls: list[tuple[Any, ...]]) -> list[Outcome]:
         return await _call_many(self, method, calls)
 
+    async def channel(self) -> tuple[str, int, bytes]:
+        """Where this host's direct channel listens (its node's address), and the token a
+        connection presents (``actors.channel``); the channel starts on the first ask."""
+        if self._channel is None:
+            self._channel = asyncio.get_running_loop().create_task(self._open_channel())
+        try:
+            server = await self._channel
+        except Exception:
+            self._channel = None  # asked again, tried again
+            raise
+        return server.address()
+
+    async def _open_channel(self) -> ChannelServer:
+        server = ChannelServer(self.call_many)
+        await server.start(ray.util.get_node_ip_address())  # type: ignore[no-untyped-call]
+        self._channel_server = server
+        return server
+
     async def wait(
         self, kind: Kind, tenant: str, entity_id: str, after_version: int, timeout: float
     ) -> dict[str, Any]:
@@ -275,7 +296,13 @@ class EntityHostActorImpl:
     async def stats(self) -> dict[str, Any]:
         """Process, Ray node and entity counts (operations, benchmarks, the node-loss test)."""
         node_id = ray.get_runtime_context().get_node_id()
-        return {"pid": os.getpid(), "node_id": node_id, **self.host.stats()}
+        served = self._channel_server.requests if self._channel_server else 0
+        return {
+            "pid": os.getpid(),
+            "node_id": node_id,
+            "channel_requests": served,  # batches that came over the direct channel
+            **self.host.stats(),
+        }
 
     def pid(self, *entity: str) -> int:
         """This host's process id (``entity`` is accepted so the directory can route it)."""

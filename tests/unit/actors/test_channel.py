@@ -1,0 +1,237 @@
+"""The direct channel to an entity host, over real sockets, without Ray: its frames, its token,
+a lost connection, and the hosted directory sending its batches through it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from actors.batching import run_many
+from actors.channel import ChannelClient, ChannelLost, ChannelServer
+from actors.commands import SetEmotion
+from actors.config import EntityConfig
+from actors.directory import HostedDirectory
+from actors.errors import VersionMismatch
+from actors.hosting import EntityHost
+from actors.remote import _call_many
+from events import MemoryJournal
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class Handler:
+    """Doubles numbers; a negative one is refused; ``hold`` makes a call wait for ``release``."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.held = asyncio.Event()
+
+    async def double(self, x: Any) -> Any:
+        if x == "hold":
+            self.held.set()
+            await self.release.wait()
+            return "released"
+        if x == "unpicklable":
+            return lambda: None
+        if x < 0:
+            raise VersionMismatch(expected=x, actual=0)
+        return 2 * x
+
+    async def __call__(self, method: str, calls: list[tuple[Any, ...]]) -> list[Any]:
+        if method != "double":
+            raise ValueError(f"{method!r} is not a batched method")
+        return await run_many(self.double, calls)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[ChannelServer, Handler]]:
+    handler = Handler()
+    channel = ChannelServer(handler)
+    await channel.start("127.0.0.1")
+    yield channel, handler
+    handler.release.set()
+    await channel.close()
+
+
+async def test_a_batch_comes_back_with_each_calls_own_outcome(
+    server: tuple[ChannelServer, Handler],
+) -> None:
+    client = await ChannelClient.connect(*server[0].address())
+    outcomes = await client.call("double", [(1,), (-3,), (5,)])
+    assert outcomes[0] == (True, 2) and outcomes[2] == (True, 10)
+    ok, error = outcomes[1]
+    assert not ok and isinstance(error, VersionMismatch)  # the entity's error, with its details
+    assert error.details == {"expected": -3, "actual": 0}
+    assert server[0].requests == 1
+    client.close()
+
+
+async def test_requests_on_one_connection_do_not_wait_for_each_other(
+    server: tuple[ChannelServer, Handler],
+) -> None:
+    channel, handler = server
+    client = await ChannelClient.connect(*channel.address())
+    slow = asyncio.ensure_future(client.call("double", [("hold",)]))
+    await handler.held.wait()
+    assert await client.call("double", [(4,)]) == [(True, 8)]  # answered while the other waits
+    assert not slow.done()
+    handler.release.set()
+    assert await slow == [(True, "released")]
+    client.close()
+
+
+async def test_a_refused_request_or_an_unpicklable_reply_fails_that_request_only(
+    server: tuple[ChannelServer, Handler],
+) -> None:
+    client = await ChannelClient.connect(*server[0].address())
+    with pytest.raises(ValueError, match="not a batched method"):
+        await client.call("stats", [()])
+    with pytest.raises(RuntimeError, match="unserialisable reply"):
+        await client.call("double", [("unpicklable",)])
+    assert await client.call("double", [(1,)]) == [(True, 2)]  # the connection still serves
+    client.close()
+
+
+async def test_a_connection_without_the_token_is_closed_unanswered(
+    server: tuple[ChannelServer, Handler],
+) -> None:
+    host, port, token = server[0].address()
+    client = await ChannelClient.connect(host, port, bytes(len(token)))
+    with pytest.raises(ChannelLost):
+        await client.call("double", [(1,)])
+    assert client.lost
+    assert server[0].requests == 0
+
+
+async def test_a_lost_host_fails_the_calls_waiting_on_it_and_every_later_one(
+    server: tuple[ChannelServer, Handler],
+) -> None:
+    channel, handler = server
+    client = await ChannelClient.connect(*channel.address())
+    waiting = asyncio.ensure_future(client.call("double", [("hold",)]))
+    await handler.held.wait()
+    await channel.close()  # the host's process died: its sockets close
+    with pytest.raises(ChannelLost):
+        await waiting
+    with pytest.raises(ChannelLost):
+        await client.call("double", [(1,)])
+
+
+# ------------------------------------------------------------------ the hosted directory
+
+
+class _Remote:
+    def __init__(self, reply: Any) -> None:
+        self.reply = reply
+
+    async def remote(self, *args: Any) -> Any:
+        return self.reply(*args)
+
+
+class _HostHandle:
+    """A host actor's handle: ``channel()`` as Ray would answer it; Ray's own ``call_many``
+    must not be used while the channel works."""
+
+    def __init__(self, server: ChannelServer) -> None:
+        self.channel = _Remote(server.address)
+        self.call_many = _Remote(self._ray_call)
+
+    def _ray_call(self, *args: Any) -> Any:
+        raise AssertionError("a batch went as a Ray call")
+
+
+class _Directory(HostedDirectory):
+    def __init__(self, servers: list[ChannelServer]) -> None:
+        super().__init__(EntityConfig(journal_url="memory://"), hosts=1, max_entities_per_host=10)
+        self.servers = servers  # the host's incarnations, the newest last
+        self.handles = 0
+
+    def _host(self, index: int) -> Any:
+        handle = self._handles.get(self.host_name(index))
+        if handle is None:
+            self.handles += 1
+            handle = self._handles[self.host_name(index)] = _HostHandle(self.servers[-1])
+        return handle
+
+
+class _HeldHost:
+    """An entity host whose ``execute`` can be held before it runs (to lose a connection
+    while a command waits on it)."""
+
+    def __init__(self, host: EntityHost) -> None:
+        self.host = host
+        self.view = host.view
+        self.hold = False
+        self.held = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def execute(self, *args: Any) -> Any:
+        if self.hold:
+            self.held.set()
+            await self.release.wait()
+        return await self.host.execute(*args)
+
+    async def __call__(self, method: str, calls: list[tuple[Any, ...]]) -> list[Any]:
+        return await _call_many(self, method, calls)
+
+
+async def test_the_hosted_directory_sends_its_batches_over_the_channel_and_survives_its_loss() -> (
+    None
+):
+    journal = MemoryJournal()
+    host = _HeldHost(EntityHost(journal, EntityConfig(journal_url="memory://")))
+    first = ChannelServer(host)
+    await first.start("127.0.0.1")
+    directory = _Directory([first])
+    set_happy = SetEmotion(emotion="happy", intensity=0.5)
+
+    result = await directory.call("avatar", "t", "a1", "execute", set_happy, None, "key-1", None)
+    version = result["version"]
+    assert version >= 1
+    assert (await directory.call("avatar", "t", "a1", "view"))["version"] == version
+    assert first.requests == 2
+
+    # The connection breaks while a command waits at the host: the directory retries it on a
+    # new connection with its key, and the entity records it once.
+    host.hold = True
+    command = asyncio.ensure_future(
+        directory.call("avatar", "t", "a1", "execute", set_happy, None, "key-2", None)
+    )
+    await host.held.wait()
+    second = ChannelServer(host)
+    await second.start("127.0.0.1")
+    directory.servers.append(second)
+    await first.close()
+    host.hold = False  # the retry runs, or waits for the held first attempt's outcome
+    host.release.set()
+    assert (await command)["version"] == version + 1
+    assert directory.handles == 2  # the lost channel's handle was forgotten
+    assert second.requests >= 1
+    keys = [r.metadata["idempotency_key"] for r in journal.read("avatar:t:a1")]
+    assert keys.count("key-2") == 1  # the retry was not recorded again
+    await second.close()
+
+
+async def test_with_the_ray_transport_batches_are_ray_calls() -> None:
+    class _RayHandle:
+        def __init__(self) -> None:
+            self.calls: list[Any] = []
+            self.call_many = _Remote(self._call)
+
+        def _call(self, method: str, calls: list[tuple[Any, ...]]) -> list[Any]:
+            self.calls.append((method, calls))
+            return [(True, {"version": 0}) for _ in calls]
+
+    handle = _RayHandle()
+
+    class _Ray(HostedDirectory):
+        def _host(self, index: int) -> Any:
+            return handle
+
+    config = EntityConfig(journal_url="memory://", host_transport="ray")
+    directory = _Ray(config, hosts=1, max_entities_per_host=10)
+    assert await directory.call("avatar", "t", "a1", "view") == {"version": 0}
+    assert handle.calls == [("view", [("avatar", "t", "a1")])]
