@@ -19,6 +19,7 @@ they would have shared a batch with, and a long poll (``wait``) is never batched
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ Outcome = tuple[bool, Any]
 """``(True, value)`` or ``(False, exception)``: one call's result inside a batch's reply."""
 
 Send = Callable[[list[tuple[Any, ...]]], Awaitable[list[Outcome]]]
+"""Carries a batch: a future (a channel's reply), or any awaitable (a Ray call, a coroutine)."""
 
 BATCHED_METHODS = frozenset({"execute", "view"})
 """Short calls worth coalescing; everything else (long polls, stats) goes alone."""
@@ -75,7 +77,7 @@ class CallBatcher:
         self.counts = counts or BatchCounts()
         self._pending: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
         self._flush_scheduled = False
-        self._delivering: set[asyncio.Task[None]] = set()  # the loop holds tasks weakly
+        self._sending: set[asyncio.Future[Any]] = set()  # the loop holds tasks weakly
 
     def submit(self, args: tuple[Any, ...]) -> asyncio.Future[Any]:
         """The call's future: its value, or its own exception (or the batch's, when the batch
@@ -94,7 +96,7 @@ class CallBatcher:
         """Send what waits, unless ``max_in_flight`` batches are out: then the next one to come
         back sends it, or ``max_wait_s`` from now (a full batch goes at once)."""
         self._flush_scheduled = False
-        if not full and self.max_in_flight and len(self._delivering) >= self.max_in_flight:
+        if not full and self.max_in_flight and len(self._sending) >= self.max_in_flight:
             if self._overdue is None:
                 loop = asyncio.get_running_loop()
                 self._overdue = loop.call_later(self.max_wait_s, self._flush, True)
@@ -104,39 +106,53 @@ class CallBatcher:
             self._overdue = None
         batch = [(args, future) for args, future in self._pending if not future.done()]
         self._pending = []  # a call whose caller gave up while it waited is not sent
-        if batch:
-            self.counts.batches += 1
-            self.counts.calls += len(batch)
-            task = asyncio.get_running_loop().create_task(self._deliver(batch))
-            self._delivering.add(task)
-            task.add_done_callback(self._delivered)
-
-    def _delivered(self, task: asyncio.Task[None]) -> None:
-        self._delivering.discard(task)
-        if self._pending and not self._flush_scheduled:
-            self._flush()
-
-    async def _deliver(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
-        try:
-            outcomes = await self._send([args for args, _ in batch])
-            if len(outcomes) != len(batch):  # never leave a caller waiting for ever
-                raise RuntimeError(f"{len(outcomes)} outcomes for a batch of {len(batch)} calls")
-        except asyncio.CancelledError:
-            for _, future in batch:
-                future.cancel()
-            raise
-        except Exception as e:  # the whole batch failed (the actor died...): each caller sees why
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(e)
+        if not batch:
             return
-        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-            if future.done():  # its caller gave up (cancelled)
-                continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        self.counts.batches += 1
+        self.counts.calls += len(batch)
+        try:
+            sent = asyncio.ensure_future(self._send([args for args, _ in batch]))  # noqa: RUF006 - held in _sending
+        except Exception as e:  # not even sent: each caller sees why
+            _fail(batch, e)
+            return
+        self._sending.add(sent)
+        sent.add_done_callback(functools.partial(self._delivered, batch))
+
+    def _delivered(
+        self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]], sent: asyncio.Future[Any]
+    ) -> None:
+        """A batch came back: each caller gets its outcome, and what waited meanwhile leaves
+        now, in the same callback (no task to wake first: each wakeup is a turn of a busy
+        loop)."""
+        self._sending.discard(sent)
+        try:
+            if sent.cancelled():
+                for _, future in batch:
+                    future.cancel()
+                return
+            error = sent.exception()
+            outcomes = sent.result() if error is None else None
+            if outcomes is not None and len(outcomes) != len(batch):  # never wait for ever
+                error = RuntimeError(f"{len(outcomes)} outcomes for a batch of {len(batch)} calls")
+            if error is not None or outcomes is None:  # the whole batch failed (the actor died)
+                _fail(batch, error or RuntimeError("no outcomes"))
+                return
+            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                if future.done():  # its caller gave up (cancelled)
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        finally:
+            if self._pending and not self._flush_scheduled:
+                self._flush()
+
+
+def _fail(batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]], error: BaseException) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(error)
 
 
 async def run_many(

@@ -93,6 +93,10 @@ class Directory(ABC):
         """The direct channel to actor ``name``, or ``None``: send batches as Ray calls."""
         return None
 
+    def _ready_channel(self, name: str) -> ChannelClient | None:
+        """The channel to actor ``name`` if it is open and serves this loop, else ``None``."""
+        return None
+
     def _close_channel(self, name: str) -> None:  # noqa: B027 - no channels: nothing to close
         """Close the channel to actor ``name``, if there is one."""
 
@@ -103,11 +107,17 @@ class Directory(ABC):
         if batcher is None:
             remote = handle.call_many
 
-            async def send(calls: list[tuple[Any, ...]]) -> Any:
+            async def open_and_send(calls: list[tuple[Any, ...]]) -> Any:
                 channel = await self._channel(name, handle)
                 if channel is not None:
                     return await channel.call(method, calls)
                 return await remote.remote(method, calls)
+
+            def send(calls: list[tuple[Any, ...]]) -> Any:
+                channel = self._ready_channel(name)
+                if channel is not None:  # the reply's future itself: no task in between
+                    return channel.call(method, calls)
+                return open_and_send(calls)
 
             batcher = self._batchers[(name, method)] = CallBatcher(
                 send, counts=self.batch_counts, max_in_flight=MAX_IN_FLIGHT.get(method)
@@ -283,6 +293,13 @@ class HostedDirectory(Directory):
             known = self._channels[name] = (loop, loop.create_task(self._open(name, handle)))
         # shielded: a caller that gives up does not cancel the opening others wait for
         return await asyncio.shield(known[1])
+
+    def _ready_channel(self, name: str) -> ChannelClient | None:
+        known = self._channels.get(name)
+        if known is None or not known[1].done() or _stale(known[1]):
+            return None
+        loop, opening = known
+        return opening.result() if loop is asyncio.get_running_loop() else None
 
     async def _open(self, name: str, handle: Any) -> ChannelClient | None:
         # a dead host raises here, and the caller retries as for any call to it

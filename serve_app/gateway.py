@@ -63,7 +63,7 @@ class Gateway:
         self.directory = make_directory(
             settings.entity_config(),
             settings.placement,
-            settings.host_shards,
+            settings.host_count,
             settings.max_entities_per_host,
         )
         self.assets: AssetStore = shared_asset_store(settings)

@@ -70,12 +70,14 @@ class Settings(BaseModel):
         "metrics rebound to loopback); proxy: Serve's Python HTTP proxy. Applied before Ray "
         "starts (CLI, tests, benchmarks).",
     )
-    host_shards: int = Field(
-        2,
+    host_shards: int | None = Field(
+        None,
         ge=1,
         description="Host actors of the hosted placement: a fixed number, so every ingress "
-        "replica routes an id to the same one whenever it started (spread over the nodes; "
-        "about two per node). Change it only with a full redeploy.",
+        "replica routes an id to the same one whenever it started (spread over the nodes). "
+        "Default: 1 on a SQLite journal (it has one writer at a time: a second host would only "
+        "take turns at its write lock), 2 on PostgreSQL (about two per node). Change it only "
+        "with a full redeploy.",
     )
     host_transport: Literal["direct", "ray"] = Field(
         "direct",
@@ -368,6 +370,14 @@ class Settings(BaseModel):
     @property
     def journal_url(self) -> str:
         return self.journal or f"sqlite:///{self.data_dir.resolve()}/journal.sqlite"
+
+    @property
+    def host_count(self) -> int:
+        """``host_shards``, or its default for the journal (see the field); the same in every
+        process, since it comes from the settings alone."""
+        if self.host_shards is not None:
+            return self.host_shards
+        return 1 if urlsplit(self.journal_url).scheme == "sqlite" else 2
 
     @property
     def journal_shown(self) -> str:

@@ -139,8 +139,11 @@ class Service:
             s = resolve_settings(
                 AppArgs(data_dir=str(self.data_dir), journal=self.journal, settings=self.settings)
             )
+            # Ray calls, not the hosts' direct channels: each test runs on its own event loop,
+            # and a channel lives on the loop that opened it (the service's ingress has one)
+            config = s.entity_config().model_copy(update={"host_transport": "ray"})
             self._directory = make_directory(
-                s.entity_config(), s.placement, s.host_shards, s.max_entities_per_host
+                config, s.placement, s.host_count, s.max_entities_per_host
             )
         return self._directory
 

@@ -92,7 +92,7 @@ class Live:
         self.directory = make_directory(
             self.settings.entity_config(),
             self.settings.placement,
-            self.settings.host_shards,
+            self.settings.host_count,
             self.settings.max_entities_per_host,
         )
         self.journal = shared_journal(self.settings.journal_url)

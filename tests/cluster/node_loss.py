@@ -193,8 +193,8 @@ def _shard_nodes(journal: str, data_dir: Path) -> dict[int, str]:
     from serve_app.app import AppArgs, resolve_settings
 
     s = resolve_settings(AppArgs(data_dir=str(data_dir), journal=journal, settings=SETTINGS))
-    directory = HostedDirectory(s.entity_config(), s.host_shards, s.max_entities_per_host)
-    stats = ray.get([directory._host(i).stats.remote() for i in range(s.host_shards)])
+    directory = HostedDirectory(s.entity_config(), s.host_count, s.max_entities_per_host)
+    stats = ray.get([directory._host(i).stats.remote() for i in range(s.host_count)])
     return {i: st["node_id"] for i, st in enumerate(stats)}
 
 

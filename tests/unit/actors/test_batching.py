@@ -286,3 +286,30 @@ async def test_a_full_batch_leaves_even_while_one_is_out() -> None:
     assert [len(b) for b in actor.batches] == [1, 3]
     actor.release.set()
     assert await asyncio.gather(first, *full) == [0, 2, 4, 6]
+
+
+async def test_a_reply_future_sends_the_next_batch_in_the_callback_that_delivers_it() -> None:
+    # A channel's reply is a future: the callback that hands each caller its outcome also sends
+    # what waited meanwhile (a task in between would cost turns of a busy loop).
+    loop = asyncio.get_running_loop()
+    sent: list[tuple[list[tuple[Any, ...]], asyncio.Future[Any]]] = []
+
+    def send(calls: list[tuple[Any, ...]]) -> asyncio.Future[Any]:
+        reply: asyncio.Future[Any] = loop.create_future()
+        sent.append((calls, reply))
+        return reply
+
+    batcher = CallBatcher(send, max_in_flight=1)
+    first = batcher.submit((1,))
+    await asyncio.sleep(0)
+    later = [batcher.submit((2,)), batcher.submit((3,))]
+    await asyncio.sleep(0)
+    assert len(sent) == 1  # one batch out: the others wait for it
+    sent[0][1].set_result([(True, "one")])
+    await asyncio.sleep(0)  # one turn: the reply's callbacks
+    assert first.done() and first.result() == "one"
+    assert [calls for calls, _ in sent] == [[(1,)], [(2,), (3,)]]
+    sent[1][1].set_result([(True, "two"), (False, ValueError("three"))])
+    assert await later[0] == "two"
+    with pytest.raises(ValueError, match="three"):
+        await later[1]

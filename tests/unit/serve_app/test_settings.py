@@ -27,6 +27,22 @@ def test_journal_shown_hides_the_password() -> None:
     assert s.journal_url.endswith("hunter2@db:5432/j")
 
 
+def test_host_shards_default_to_one_writer_on_sqlite_and_two_on_postgresql() -> None:
+    # from the settings alone, so every process agrees on where an entity lives
+    assert Settings.from_env({"data_dir": "/tmp/x"}).host_count == 1
+    assert Settings.from_env({"journal": "postgresql://u:p@db:5432/j"}).host_count == 2
+    assert Settings.from_env({"host_shards": 4}).host_count == 4
+    assert Settings.from_env({"journal": "postgresql://db/j", "host_shards": 1}).host_count == 1
+
+
+def test_the_hosts_transport_is_direct_unless_set_to_ray() -> None:
+    assert Settings.from_env({}).entity_config().host_transport == "direct"
+    config = Settings.from_env({"host_transport": "ray"}).entity_config()
+    assert config.host_transport == "ray"
+    with pytest.raises(ValueError, match="host_transport"):
+        Settings.from_env({"host_transport": "grpc"})
+
+
 def test_cli_exits_non_zero_on_a_journal_it_cannot_open(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
