@@ -1,4 +1,5 @@
-"""Coalescing the short calls a process makes to one actor into one Ray call.
+"""Coalescing the short calls a process makes to one actor into one call (a Ray call, or a
+frame on an entity host's direct channel, ``actors.channel``).
 
 A Ray actor call costs about half a millisecond of CPU on each side (arguments, task
 submission, the reply), far more than an entity's own work on a state read or a command
@@ -13,7 +14,9 @@ calls that arrive during one batch's round trip leave together as the next, a ba
 the load itself, as the host's group commit sizes its transactions.
 
 One batcher per (actor handle, method): reads never wait for the commits of the commands
-they would have shared a batch with, and a long poll (``wait``) is never batched.
+they would have shared a batch with, and a long poll (``wait``) is never batched. When a
+batch's reply is a future (a channel's), the callback that hands its callers their outcomes
+also sends the next batch: no task in between, since each wakeup is a turn of a busy loop.
 """
 
 from __future__ import annotations

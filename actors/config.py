@@ -36,9 +36,9 @@ class EntityConfig(BaseModel):
     max_live_actors: int = Field(
         500, ge=1, description="Live entity actors per node; past it the least recent passivate."
     )
-    host_transport: Literal["direct", "ray"] = Field(
+    entity_transport: Literal["direct", "ray"] = Field(
         "direct",
-        description="How callers send entity hosts their commands and state reads (hosted"
-        " placement): over a direct channel each host opens on its node (actors.channel), or"
-        " as Ray actor calls. Everything else goes through Ray either way.",
+        description="How callers send entity actors and hosts their commands and state reads:"
+        " over a direct channel each opens on its node (actors.channel), or as Ray actor calls."
+        " Everything else goes through Ray either way.",
     )

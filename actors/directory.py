@@ -12,9 +12,9 @@ Two placements behind one interface, used by the Serve ingress:
 A handle to a dead actor keeps failing, so on an actor error the handle is dropped and the actor
 looked up (or created) again. Commands are retried only with an idempotency key, which the entity
 remembers in the journal: a retry never records twice. Commands and state reads made during one
-turn of the caller's event loop to the same actor travel together (``actors.batching``); to a
-host, those batches go over its direct channel (``actors.channel``) unless the config says
-``host_transport="ray"``.
+turn of the caller's event loop to the same actor travel together (``actors.batching``), over
+the actor's direct channel (``actors.channel``) unless the config says
+``entity_transport="ray"``.
 """
 
 from __future__ import annotations
@@ -51,6 +51,15 @@ MAX_HANDLES = 10_000
 is dropped, and its next call looks the actor up again (a GCS round trip)."""
 
 
+def _stale(opening: asyncio.Task[ChannelClient | None]) -> bool:
+    if not opening.done():
+        return False
+    if opening.cancelled() or opening.exception() is not None:
+        return True
+    channel = opening.result()
+    return channel is not None and channel.lost
+
+
 class Directory(ABC):
     def __init__(
         self, config: EntityConfig, attempts: int = 6, max_handles: int = MAX_HANDLES
@@ -63,6 +72,9 @@ class Directory(ABC):
         self.batch_counts = BatchCounts()
         """Calls sent in batches and the Ray calls that carried them, since this directory was
         made (operations, tests); every batcher of the directory counts here."""
+        # per actor: the loop its channel lives on, and the channel being opened or open (None:
+        # it cannot be reached directly, Ray calls it is)
+        self._channels: dict[str, tuple[Any, asyncio.Task[ChannelClient | None]]] = {}
 
     @abstractmethod
     def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
@@ -90,15 +102,71 @@ class Directory(ABC):
         self._close_channel(name)
 
     async def _channel(self, name: str, handle: Any) -> ChannelClient | None:
-        """The direct channel to actor ``name``, or ``None``: send batches as Ray calls."""
-        return None
+        """The direct channel to actor ``name`` (opened on first use), or ``None``: send its
+        batches as Ray calls."""
+        if self.config.entity_transport != "direct":
+            return None
+        loop = asyncio.get_running_loop()
+        known = self._channels.get(name)
+        # a channel serves the loop it was made on; a failed opening or a lost channel is
+        # opened again (a call made without retries does not forget the handle)
+        if known is None or known[0] is not loop or _stale(known[1]):
+            known = self._channels[name] = (loop, loop.create_task(self._open(name, handle)))
+        # shielded: a caller that gives up does not cancel the opening others wait for
+        return await asyncio.shield(known[1])
 
     def _ready_channel(self, name: str) -> ChannelClient | None:
         """The channel to actor ``name`` if it is open and serves this loop, else ``None``."""
-        return None
+        known = self._channels.get(name)
+        if known is None or not known[1].done() or _stale(known[1]):
+            return None
+        loop, opening = known
+        return opening.result() if loop is asyncio.get_running_loop() else None
 
-    def _close_channel(self, name: str) -> None:  # noqa: B027 - no channels: nothing to close
-        """Close the channel to actor ``name``, if there is one."""
+    async def _open(self, name: str, handle: Any) -> ChannelClient | None:
+        """Connect to the actor's channel; ``None`` (Ray calls) when it has none or it cannot be
+        reached. A dead actor raises, and the caller retries as for any call to it."""
+        try:
+            host, port, token = await handle.channel.remote()
+        except (
+            AttributeError,
+            RayTaskError,
+        ) as e:  # an actor without one, or that failed to open it
+            log.warning("%s: no channel (%s): Ray calls instead", name, e)
+            return None
+        try:
+            return await asyncio.wait_for(
+                ChannelClient.connect(host, port, token), CONNECT_TIMEOUT_S
+            )
+        except (OSError, TimeoutError) as e:
+            log.warning(
+                "%s: its channel at %s:%d cannot be reached (%s): Ray calls instead",
+                name,
+                host,
+                port,
+                e,
+            )
+            return None
+
+    def _close_channel(self, name: str) -> None:
+        """Close the channel to actor ``name``, if there is one (once open, if opening)."""
+        known = self._channels.pop(name, None)
+        if known is None:
+            return
+
+        def close(opening: asyncio.Task[ChannelClient | None]) -> None:
+            if not opening.cancelled() and opening.exception() is None:
+                channel = opening.result()
+                if channel is not None:
+                    channel.close()
+
+        loop, opening = known
+        if loop.is_closed():
+            return
+        if opening.done():
+            close(opening)
+        else:  # being opened, with callers waiting for it: closed once it is open
+            opening.add_done_callback(close)
 
     def _batcher(self, name: str, handle: Any, method: str) -> CallBatcher:
         """The batcher of ``method`` calls to the actor ``name`` through ``handle``; it goes
@@ -250,15 +318,6 @@ def shard_placement(index: int, alive: list[str]) -> Any:
 NODES_TTL_S = 10.0
 
 
-def _stale(opening: asyncio.Task[ChannelClient | None]) -> bool:
-    if not opening.done():
-        return False
-    if opening.cancelled() or opening.exception() is not None:
-        return True
-    channel = opening.result()
-    return channel is not None and channel.lost
-
-
 class HostedDirectory(Directory):
     """A fixed pool of host actors, each holding many entities."""
 
@@ -278,64 +337,6 @@ class HostedDirectory(Directory):
         self.sweep_interval_s = sweep_interval_s
         self._alive: list[str] = []
         self._alive_at = -NODES_TTL_S
-        # per host: the loop its channel lives on, and the channel being opened or open (None:
-        # it could not be reached directly, Ray calls it is)
-        self._channels: dict[str, tuple[Any, asyncio.Task[ChannelClient | None]]] = {}
-
-    async def _channel(self, name: str, handle: Any) -> ChannelClient | None:
-        if self.config.host_transport != "direct":
-            return None
-        loop = asyncio.get_running_loop()
-        known = self._channels.get(name)
-        # a channel serves the loop it was made on; a failed opening or a lost channel is
-        # opened again (a call made without retries does not forget the handle)
-        if known is None or known[0] is not loop or _stale(known[1]):
-            known = self._channels[name] = (loop, loop.create_task(self._open(name, handle)))
-        # shielded: a caller that gives up does not cancel the opening others wait for
-        return await asyncio.shield(known[1])
-
-    def _ready_channel(self, name: str) -> ChannelClient | None:
-        known = self._channels.get(name)
-        if known is None or not known[1].done() or _stale(known[1]):
-            return None
-        loop, opening = known
-        return opening.result() if loop is asyncio.get_running_loop() else None
-
-    async def _open(self, name: str, handle: Any) -> ChannelClient | None:
-        # a dead host raises here, and the caller retries as for any call to it
-        host, port, token = await handle.channel.remote()
-        try:
-            return await asyncio.wait_for(
-                ChannelClient.connect(host, port, token), CONNECT_TIMEOUT_S
-            )
-        except (OSError, TimeoutError) as e:
-            log.warning(
-                "%s: its channel at %s:%d cannot be reached (%s): Ray calls instead",
-                name,
-                host,
-                port,
-                e,
-            )
-            return None
-
-    def _close_channel(self, name: str) -> None:
-        known = self._channels.pop(name, None)
-        if known is None:
-            return
-
-        def close(opening: asyncio.Task[ChannelClient | None]) -> None:
-            if not opening.cancelled() and opening.exception() is None:
-                channel = opening.result()
-                if channel is not None:
-                    channel.close()
-
-        loop, opening = known
-        if loop.is_closed():
-            return
-        if opening.done():
-            close(opening)
-        else:  # being opened, with callers waiting for it: closed once it is open
-            opening.add_done_callback(close)
 
     def _alive_nodes(self) -> list[str]:
         """Alive node ids, asked of the GCS when a shard's handle is made (at most every few

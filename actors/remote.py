@@ -63,7 +63,40 @@ def shared_journal(url: str) -> Journal:
     return journal
 
 
-class EntityActor:
+class ChannelServing:
+    """An actor whose batches (``call_many``) may also come over its direct channel
+    (``actors.channel``), which starts the first time a caller asks where it is."""
+
+    _channel: asyncio.Task[ChannelServer] | None = None
+    _channel_server: ChannelServer | None = None
+
+    async def call_many(self, method: str, calls: list[tuple[Any, ...]]) -> list[Outcome]:
+        return await _call_many(self, method, calls)
+
+    async def channel(self) -> tuple[str, int, bytes]:
+        """Where this actor's channel listens (its node's address), and the token a
+        connection presents."""
+        if self._channel is None:
+            self._channel = asyncio.get_running_loop().create_task(self._open_channel())
+        try:
+            server = await self._channel
+        except Exception:
+            self._channel = None  # asked again, tried again
+            raise
+        return server.address()
+
+    async def _open_channel(self) -> ChannelServer:
+        server = ChannelServer(self.call_many)
+        await server.start(ray.util.get_node_ip_address())  # type: ignore[no-untyped-call]
+        self._channel_server = server
+        return server
+
+    def channel_requests(self) -> int:
+        """Batches that came over the channel (tests, operations)."""
+        return self._channel_server.requests if self._channel_server else 0
+
+
+class EntityActor(ChannelServing):
     """Hosts one entity. Subclasses name the aggregate."""
 
     aggregate_type: ClassVar[type[Aggregate[Any]]]
@@ -171,9 +204,6 @@ class EntityActor:
     async def view(self, idempotency_key: str | None = None) -> dict[str, Any]:
         return (await self._active()).view(idempotency_key)
 
-    async def call_many(self, method: str, calls: list[tuple[Any, ...]]) -> list[Outcome]:
-        return await _call_many(self, method, calls)
-
     async def wait(self, after_version: int, timeout: float) -> dict[str, Any]:
         runtime = await self._active()
         return await runtime.wait(after_version, timeout)
@@ -201,6 +231,7 @@ class EntityActor:
             "pid": os.getpid(),
             "activation_ms": self.activation_ms,
             "version": self.runtime.state.version,
+            "channel_requests": self.channel_requests(),
         }
 
 
@@ -219,7 +250,7 @@ class SessionActorImpl(EntityActor):
     aggregate_type = SessionAggregate
 
 
-class EntityHostActorImpl:
+class EntityHostActorImpl(ChannelServing):
     """Hosted placement: many entities in one process (see :class:`EntityHost`)."""
 
     def __init__(self, config: EntityConfig, max_entities: int, sweep_interval_s: float) -> None:
@@ -227,8 +258,6 @@ class EntityHostActorImpl:
         self.host = EntityHost(shared_journal(config.journal_url), config, max_entities, name=name)
         self.sweep_interval_s = sweep_interval_s
         self._sweeper: asyncio.Task[None] | None = None
-        self._channel: asyncio.Task[ChannelServer] | None = None
-        self._channel_server: ChannelServer | None = None
         freeze_startup_heap()  # a host lives long and serves every call of its entities
 
     def _sweeping(self) -> EntityHost:
@@ -257,27 +286,6 @@ class EntityHostActorImpl:
     ) -> dict[str, Any]:
         return await self._sweeping().view(kind, tenant, entity_id, idempotency_key)
 
-    async def call_many(self, method: str, calls: list[tuple[Any, ...]]) -> list[Outcome]:
-        return await _call_many(self, method, calls)
-
-    async def channel(self) -> tuple[str, int, bytes]:
-        """Where this host's direct channel listens (its node's address), and the token a
-        connection presents (``actors.channel``); the channel starts on the first ask."""
-        if self._channel is None:
-            self._channel = asyncio.get_running_loop().create_task(self._open_channel())
-        try:
-            server = await self._channel
-        except Exception:
-            self._channel = None  # asked again, tried again
-            raise
-        return server.address()
-
-    async def _open_channel(self) -> ChannelServer:
-        server = ChannelServer(self.call_many)
-        await server.start(ray.util.get_node_ip_address())  # type: ignore[no-untyped-call]
-        self._channel_server = server
-        return server
-
     async def wait(
         self, kind: Kind, tenant: str, entity_id: str, after_version: int, timeout: float
     ) -> dict[str, Any]:
@@ -296,11 +304,10 @@ class EntityHostActorImpl:
     async def stats(self) -> dict[str, Any]:
         """Process, Ray node and entity counts (operations, benchmarks, the node-loss test)."""
         node_id = ray.get_runtime_context().get_node_id()
-        served = self._channel_server.requests if self._channel_server else 0
         return {
             "pid": os.getpid(),
             "node_id": node_id,
-            "channel_requests": served,  # batches that came over the direct channel
+            "channel_requests": self.channel_requests(),
             **self.host.stats(),
         }
 

@@ -79,12 +79,12 @@ class Settings(BaseModel):
         "take turns at its write lock), 2 on PostgreSQL (about two per node). Change it only "
         "with a full redeploy.",
     )
-    host_transport: Literal["direct", "ray"] = Field(
+    entity_transport: Literal["direct", "ray"] = Field(
         "direct",
-        description="How the ingress sends entity hosts (hosted placement) their commands and "
-        "state reads: direct, over a socket each host opens on its node's address and guards "
-        "with a token handed out through Ray (a Ray actor call costs ~1.5 ms here; the socket "
-        "~0.1); ray: as Ray actor calls.",
+        description="How the ingress sends entity actors and hosts their commands and state "
+        "reads: direct, over a socket each opens on its node's address and guards with a token "
+        "handed out through Ray (a Ray actor call costs ~1.5 ms here; the socket ~0.1); ray: as "
+        "Ray actor calls.",
     )
     ray_address: str | None = Field(
         None,
@@ -406,7 +406,7 @@ class Settings(BaseModel):
             passivate_after_s=self.passivate_after_s,
             buffer_size=self.subscriber_buffer,
             max_live_actors=self.max_live_actors,
-            host_transport=self.host_transport,
+            entity_transport=self.entity_transport,
         )
 
     @classmethod

@@ -141,7 +141,7 @@ class Service:
             )
             # Ray calls, not the hosts' direct channels: each test runs on its own event loop,
             # and a channel lives on the loop that opened it (the service's ingress has one)
-            config = s.entity_config().model_copy(update={"host_transport": "ray"})
+            config = s.entity_config().model_copy(update={"entity_transport": "ray"})
             self._directory = make_directory(
                 config, s.placement, s.host_count, s.max_entities_per_host
             )

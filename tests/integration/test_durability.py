@@ -15,7 +15,7 @@ import pytest
 import ray
 
 from actors.directory import host_index
-from actors.naming import NAMESPACE
+from actors.naming import NAMESPACE, actor_name
 from actors.remote import REGISTRY_NAME
 from tests.integration.conftest import CONFIGURATIONS, Service
 from tests.integration.helpers import all_events, call, frames, new_id
@@ -279,3 +279,28 @@ async def test_concurrent_calls_share_ray_calls_and_keep_their_own_outcomes(
     events = await all_events(http, f"{service.api}/{aid}/events")
     recorded = [e["data"]["intensity"] for e in events if e["type"] == "EmotionSet"][1:]
     assert sorted(recorded) == sorted(i / 100 for i in range(20) if i != 7)
+
+
+async def test_the_ingress_reaches_entities_over_their_direct_channels(
+    service: Service, http: aiohttp.ClientSession
+) -> None:
+    """Commands and state reads go from the ingress to the entity's actor (or host) over the
+    actor's direct channel (actors.channel), not as Ray calls."""
+    aid = new_id()
+    status, _, _ = await call(
+        http, "POST", f"{service.api}/emotions", {"avatar_id": aid, "emotion": "happy"}
+    )
+    assert status == 200
+    if service.placement == "dedicated":
+        name = actor_name("avatar", "default", aid)
+    else:
+        name = f"entity-host:{host_index('avatar', 'default', aid, service.directory.hosts)}"
+    actor = ray.get_actor(name, namespace=NAMESPACE)
+    before = (await actor.stats.remote())["channel_requests"]
+    status, _, _ = await call(
+        http, "POST", f"{service.api}/emotions", {"avatar_id": aid, "emotion": "sad"}
+    )
+    assert status == 200
+    status, body, _ = await call(http, "GET", f"{service.api}/{aid}/state")
+    assert status == 200 and body["state"]["emotion"]["emotion"] == "sad"
+    assert (await actor.stats.remote())["channel_requests"] - before >= 2

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from ray.exceptions import RayTaskError
 
 from actors.batching import run_many
 from actors.channel import ChannelClient, ChannelLost, ChannelServer
@@ -231,7 +232,40 @@ async def test_with_the_ray_transport_batches_are_ray_calls() -> None:
         def _host(self, index: int) -> Any:
             return handle
 
-    config = EntityConfig(journal_url="memory://", host_transport="ray")
+    config = EntityConfig(journal_url="memory://", entity_transport="ray")
     directory = _Ray(config, hosts=1, max_entities_per_host=10)
     assert await directory.call("avatar", "t", "a1", "view") == {"version": 0}
     assert handle.calls == [("view", [("avatar", "t", "a1")])]
+
+
+async def test_a_host_whose_channel_cannot_be_had_is_called_through_ray() -> None:
+    class _NoChannel:
+        """A host that failed to open its channel (its ``channel()`` raised), or one that
+        cannot be reached at the address it gives."""
+
+        def __init__(self, error: Exception | None) -> None:
+            self.calls: list[Any] = []
+            self.call_many = _Remote(self._call)
+            self.channel = _Remote(self._channel)
+            self.error = error
+
+        def _channel(self) -> Any:
+            if self.error is not None:
+                raise self.error
+            return ("127.0.0.1", 1, b"x" * 32)  # nothing listens on port 1
+
+        def _call(self, method: str, calls: list[tuple[Any, ...]]) -> list[Any]:
+            self.calls.append(method)
+            return [(True, {"version": 7}) for _ in calls]
+
+    failed = RayTaskError("channel", "Traceback ...", OSError("cannot bind"))
+    for handle in (_NoChannel(failed), _NoChannel(None)):
+
+        class _Host(HostedDirectory):
+            def _host(self, index: int, handle: Any = handle) -> Any:
+                return handle
+
+        directory = _Host(EntityConfig(journal_url="memory://"), hosts=1, max_entities_per_host=1)
+        assert await directory.call("avatar", "t", "a1", "view") == {"version": 7}
+        assert await directory.call("avatar", "t", "a1", "view") == {"version": 7}
+        assert handle.calls == ["view", "view"]

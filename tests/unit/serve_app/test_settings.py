@@ -36,11 +36,11 @@ def test_host_shards_default_to_one_writer_on_sqlite_and_two_on_postgresql() -> 
 
 
 def test_the_hosts_transport_is_direct_unless_set_to_ray() -> None:
-    assert Settings.from_env({}).entity_config().host_transport == "direct"
-    config = Settings.from_env({"host_transport": "ray"}).entity_config()
-    assert config.host_transport == "ray"
-    with pytest.raises(ValueError, match="host_transport"):
-        Settings.from_env({"host_transport": "grpc"})
+    assert Settings.from_env({}).entity_config().entity_transport == "direct"
+    config = Settings.from_env({"entity_transport": "ray"}).entity_config()
+    assert config.entity_transport == "ray"
+    with pytest.raises(ValueError, match="entity_transport"):
+        Settings.from_env({"entity_transport": "grpc"})
 
 
 def test_cli_exits_non_zero_on_a_journal_it_cannot_open(
