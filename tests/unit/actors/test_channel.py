@@ -4,6 +4,7 @@ a lost connection, and the hosted directory sending its batches through it."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -93,6 +94,19 @@ async def test_a_refused_request_or_an_unpicklable_reply_fails_that_request_only
     with pytest.raises(RuntimeError, match="unserialisable reply"):
         await client.call("double", [("unpicklable",)])
     assert await client.call("double", [(1,)]) == [(True, 2)]  # the connection still serves
+    client.close()
+
+
+async def test_a_vanished_peer_is_noticed_in_seconds_not_minutes(
+    server: tuple[ChannelServer, Handler],
+) -> None:
+    client = await ChannelClient.connect(*server[0].address())
+    assert client._transport is not None
+    sock = client._transport.get_extra_info("socket")
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+    if hasattr(socket, "TCP_USER_TIMEOUT"):  # Linux: sent bytes unacknowledged for 10 s
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 10_000
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 5
     client.close()
 
 
