@@ -1,4 +1,4 @@
-"""A direct channel to an entity host: batches of calls over one TCP connection.
+"""A direct channel to an entity actor or host: batches of calls over one TCP connection.
 
 A Ray actor call costs ~1.3-1.6 ms of wall time and about half a millisecond of CPU on each
 side on the machines this runs on (task submission, the worker's task thread, the hop to the
@@ -6,17 +6,17 @@ actor's event loop and back, the reply through the core worker). That is most of
 read's latency and a large share of its CPU. Ray Serve meets the same cost the same way: in its
 throughput-optimised mode, deployment handles talk to replicas over gRPC rather than through
 Ray actor calls. Here Ray keeps what it is good at (placing, naming, restarting and killing the
-host actors; every other call), and the two hot calls, ``execute`` and ``view`` batches
-(:mod:`actors.batching`), travel over a socket the host opens on its node:
+actors; every other call), and the two hot calls, ``execute`` and ``view`` batches
+(:mod:`actors.batching`), travel over a socket the actor opens on its node:
 
-- The host listens on its node's address on a port of its choosing and tells callers where,
+- The actor listens on its node's address on a port of its choosing and tells callers where,
   with a random token, through an ordinary Ray call (:meth:`ChannelServer.address`). A
   connection must present that token first: only a process that can call the actor through
   Ray can use its channel (the same trust as Ray's own calls, which this channel stands for).
 - Frames are a 4-byte length and a pickle (the objects Ray would have pickled): a request is
   ``(request id, method, calls)``, a reply ``(request id, ok, outcomes or error)``. Requests on
   one connection run concurrently; replies come back in whatever order they finish.
-- A lost connection (the host died, its node went away) fails every call waiting on it with
+- A lost connection (the actor died, its node went away) fails every call waiting on it with
   :class:`ChannelLost`, which the directory retries like a dead actor (commands carry
   idempotency keys: a retry never records twice).
 """
@@ -37,7 +37,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, list[tuple[Any, ...]]], Awaitable[list[Any]]]
-"""``(method, calls) -> outcomes``: the host's ``call_many``."""
+"""``(method, calls) -> outcomes``: the actor's ``call_many``."""
 
 TOKEN_BYTES = 32
 HANDSHAKE_TIMEOUT_S = 5.0
@@ -74,7 +74,7 @@ def watch_peer(transport: asyncio.BaseTransport) -> None:
 
 
 class ChannelLost(ConnectionError):
-    """The connection to the host broke: the calls waiting on it may or may not have run."""
+    """The connection to the actor broke: the calls waiting on it may or may not have run."""
 
 
 def _frame(obj: Any) -> bytes:
@@ -90,7 +90,7 @@ async def _read_frame(reader: asyncio.StreamReader) -> Any:
 
 
 class ChannelServer:
-    """The host's side: accepts connections that present the token, runs each request with
+    """The actor's side: accepts connections that present the token, runs each request with
     ``handler`` and writes its reply. Lives on the event loop that started it."""
 
     def __init__(self, handler: Handler) -> None:
@@ -173,7 +173,7 @@ class ChannelServer:
 
 
 class ChannelClient(asyncio.Protocol):
-    """The caller's side: one connection to one host, shared by every batch sent to it.
+    """The caller's side: one connection to one actor, shared by every batch sent to it.
 
     A protocol rather than a stream reader: a reply is read and its caller's future resolved in
     the same callback that receives its bytes. Under load every turn of the caller's event loop
@@ -248,11 +248,11 @@ class ChannelClient(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         why = type(exc).__name__ if exc else "closed"
-        self._fail(ChannelLost(f"the entity host closed its channel ({why})"))
+        self._fail(ChannelLost(f"the entity actor closed its channel ({why})"))
 
     def _broken(self, error: Exception) -> None:
         log.error("entity channel: a broken reply (%r); connection dropped", error)
-        self._fail(ChannelLost(f"a broken reply from the entity host: {error!r}"))
+        self._fail(ChannelLost(f"a broken reply from the entity actor: {error!r}"))
         if self._transport is not None:
             self._transport.abort()
 
