@@ -1,5 +1,5 @@
 """Coalescing the short calls a process makes to one actor into one call (a Ray call, or a
-frame on an entity host's direct channel, ``actors.channel``).
+frame on the actor's direct channel, ``actors.channel``).
 
 A Ray actor call costs about half a millisecond of CPU on each side (arguments, task
 submission, the reply), far more than an entity's own work on a state read or a command
