@@ -128,10 +128,7 @@ class Directory(ABC):
         reached. A dead actor raises, and the caller retries as for any call to it."""
         try:
             host, port, token = await handle.channel.remote()
-        except (
-            AttributeError,
-            RayTaskError,
-        ) as e:  # an actor without one, or that failed to open it
+        except (AttributeError, RayTaskError) as e:  # an actor without one, or it failed to open
             log.warning("%s: no channel (%s): Ray calls instead", name, e)
             return None
         try:
@@ -182,6 +179,8 @@ class Directory(ABC):
                 return await remote.remote(method, calls)
 
             def send(calls: list[tuple[Any, ...]]) -> Any:
+                if self.config.entity_transport != "direct":  # the Ray call, no task around it
+                    return remote.remote(method, calls)
                 channel = self._ready_channel(name)
                 if channel is not None:  # the reply's future itself: no task in between
                     return channel.call(method, calls)

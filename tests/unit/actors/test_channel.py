@@ -235,6 +235,10 @@ async def test_with_the_ray_transport_batches_are_ray_calls() -> None:
         def __init__(self) -> None:
             self.calls: list[Any] = []
             self.call_many = _Remote(self._call)
+            self.channel = _Remote(self._no_channel)
+
+        def _no_channel(self) -> Any:
+            raise AssertionError("a channel was asked for")
 
         def _call(self, method: str, calls: list[tuple[Any, ...]]) -> list[Any]:
             self.calls.append((method, calls))

@@ -35,7 +35,7 @@ def test_host_shards_default_to_one_writer_on_sqlite_and_two_on_postgresql() -> 
     assert Settings.from_env({"journal": "postgresql://db/j", "host_shards": 1}).host_count == 1
 
 
-def test_the_hosts_transport_is_direct_unless_set_to_ray() -> None:
+def test_the_entities_transport_is_direct_unless_set_to_ray() -> None:
     assert Settings.from_env({}).entity_config().entity_transport == "direct"
     config = Settings.from_env({"entity_transport": "ray"}).entity_config()
     assert config.entity_transport == "ray"
