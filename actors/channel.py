@@ -45,6 +45,8 @@ MAX_FRAME = 64 * 1024 * 1024
 """A frame past this is refused (a batch of 64 short calls is a few KiB)."""
 
 _LENGTH = struct.Struct("!I")
+READ_SIZE = 256 * 1024
+"""How much the actor's side reads at once (a batch's frame is a few KiB)."""
 
 
 KEEPALIVE_IDLE_S = 5
@@ -82,11 +84,30 @@ def _frame(obj: Any) -> bytes:
     return _LENGTH.pack(len(payload)) + payload
 
 
-async def _read_frame(reader: asyncio.StreamReader) -> Any:
-    (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
-    if length > MAX_FRAME:
-        raise ValueError(f"a frame of {length} bytes (at most {MAX_FRAME})")
-    return pickle.loads(await reader.readexactly(length))
+class FrameReader:
+    """The objects of the frames in a byte stream, however its reads cut it: the one reader of
+    both sides (the caller feeds it from a protocol callback, the actor from a stream)."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Take ``data``; return the objects of the frames it completes, in order. Raises
+        ``ValueError`` for a frame longer than :data:`MAX_FRAME`, or what unpickling raised
+        (either way the stream cannot be trusted past it)."""
+        buffer = self._buffer
+        buffer += data
+        out = []
+        while len(buffer) >= _LENGTH.size:
+            (length,) = _LENGTH.unpack_from(buffer)
+            if length > MAX_FRAME:
+                raise ValueError(f"a frame of {length} bytes (at most {MAX_FRAME})")
+            end = _LENGTH.size + length
+            if len(buffer) < end:
+                break
+            out.append(pickle.loads(buffer[_LENGTH.size : end]))
+            del buffer[:end]
+        return out
 
 
 class ChannelServer:
@@ -126,33 +147,38 @@ class ChannelServer:
         await asyncio.gather(*serving, return_exceptions=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            token = await asyncio.wait_for(reader.readexactly(TOKEN_BYTES), HANDSHAKE_TIMEOUT_S)
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
-            writer.close()
-            return
-        if not hmac.compare_digest(token, self.token):
-            log.warning("entity channel: a connection with a wrong token, closed")
-            writer.close()
-            return
-        watch_peer(writer.transport)  # a caller that vanished lets go of its connection
+        # known from the start: a close() during the handshake ends this connection too
         self._connections[writer] = asyncio.current_task()  # type: ignore[assignment]
         try:
-            while True:
-                request_id, method, calls = await _read_frame(reader)
-                self.requests += 1
-                task = asyncio.get_running_loop().create_task(
-                    self._answer(writer, request_id, method, calls)
-                )
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the caller went away
-        except Exception:
-            log.exception("entity channel: a broken frame; connection closed")
+            if self._server is not None and self._server.is_serving():  # else accepted as it closed
+                await self._serve(reader, writer)
         finally:
             self._connections.pop(writer, None)
             writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            token = await asyncio.wait_for(reader.readexactly(TOKEN_BYTES), HANDSHAKE_TIMEOUT_S)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+            return
+        if not hmac.compare_digest(token, self.token):
+            log.warning("entity channel: a connection with a wrong token, closed")
+            return
+        watch_peer(writer.transport)  # a caller that vanished lets go of its connection
+        frames = FrameReader()
+        try:
+            while data := await reader.read(READ_SIZE):
+                for request_id, method, calls in frames.feed(data):
+                    self.requests += 1
+                    task = asyncio.get_running_loop().create_task(
+                        self._answer(writer, request_id, method, calls)
+                    )
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+        except ConnectionError:
+            pass  # the caller went away
+        except Exception:
+            log.exception("entity channel: a broken frame; connection closed")
 
     async def _answer(
         self, writer: asyncio.StreamWriter, request_id: int, method: str, calls: Any
@@ -183,7 +209,7 @@ class ChannelClient(asyncio.Protocol):
 
     def __init__(self) -> None:
         self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray()
+        self._frames = FrameReader()
         self._waiting: dict[int, asyncio.Future[Any]] = {}
         self._next_id = 0
         self._lost: ChannelLost | None = None
@@ -222,22 +248,12 @@ class ChannelClient(asyncio.Protocol):
         watch_peer(transport)
 
     def data_received(self, data: bytes) -> None:
-        buffer = self._buffer
-        buffer += data
-        while len(buffer) >= _LENGTH.size:
-            (length,) = _LENGTH.unpack_from(buffer)
-            end = _LENGTH.size + length
-            if length > MAX_FRAME:
-                self._broken(ValueError(f"a reply of {length} bytes (at most {MAX_FRAME})"))
-                return
-            if len(buffer) < end:
-                return
-            try:
-                request_id, ok, value = pickle.loads(buffer[_LENGTH.size : end])
-            except Exception as e:
-                self._broken(e)
-                return
-            del buffer[:end]
+        try:
+            replies = self._frames.feed(data)
+        except Exception as e:
+            self._broken(e)
+            return
+        for request_id, ok, value in replies:
             reply = self._waiting.pop(request_id, None)
             if reply is None or reply.done():
                 continue  # its caller gave up

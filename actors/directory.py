@@ -30,8 +30,9 @@ import ray
 from ray.exceptions import ActorDiedError, ActorUnavailableError, RayActorError, RayTaskError
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+from actors.actor_channels import ActorChannels
 from actors.batching import BATCHED_METHODS, MAX_IN_FLIGHT, BatchCounts, CallBatcher
-from actors.channel import ChannelClient, ChannelLost
+from actors.channel import ChannelLost
 from actors.config import EntityConfig
 from actors.errors import EntityError, Unavailable
 from actors.naming import NAMESPACE, Kind, actor_name
@@ -43,21 +44,9 @@ Placement = Literal["dedicated", "hosted"]
 
 _RETRYABLE = (ActorDiedError, ActorUnavailableError, RayActorError, ChannelLost)
 
-CONNECT_TIMEOUT_S = 5.0
-
-
 MAX_HANDLES = 10_000
 """Actor handles a directory keeps (one per dedicated entity ever called): past it the oldest
 is dropped, and its next call looks the actor up again (a GCS round trip)."""
-
-
-def _stale(opening: asyncio.Task[ChannelClient | None]) -> bool:
-    if not opening.done():
-        return False
-    if opening.cancelled() or opening.exception() is not None:
-        return True
-    channel = opening.result()
-    return channel is not None and channel.lost
 
 
 class Directory(ABC):
@@ -72,9 +61,7 @@ class Directory(ABC):
         self.batch_counts = BatchCounts()
         """Calls sent in batches and the Ray calls that carried them, since this directory was
         made (operations, tests); every batcher of the directory counts here."""
-        # per actor: the loop its channel lives on, and the channel being opened or open (None:
-        # it cannot be reached directly, Ray calls it is)
-        self._channels: dict[str, tuple[Any, asyncio.Task[ChannelClient | None]]] = {}
+        self._channels = ActorChannels()
 
     @abstractmethod
     def _target(self, kind: Kind, tenant: str, entity_id: str) -> tuple[str, Any, tuple[Any, ...]]:
@@ -99,71 +86,7 @@ class Directory(ABC):
         self._handles.pop(name, None)
         for method in BATCHED_METHODS:  # a batch in flight keeps its own; the next gets a new one
             self._batchers.pop((name, method), None)
-        self._close_channel(name)
-
-    async def _channel(self, name: str, handle: Any) -> ChannelClient | None:
-        """The direct channel to actor ``name`` (opened on first use), or ``None``: send its
-        batches as Ray calls."""
-        if self.config.entity_transport != "direct":
-            return None
-        loop = asyncio.get_running_loop()
-        known = self._channels.get(name)
-        # a channel serves the loop it was made on; a failed opening or a lost channel is
-        # opened again (a call made without retries does not forget the handle)
-        if known is None or known[0] is not loop or _stale(known[1]):
-            known = self._channels[name] = (loop, loop.create_task(self._open(name, handle)))
-        # shielded: a caller that gives up does not cancel the opening others wait for
-        return await asyncio.shield(known[1])
-
-    def _ready_channel(self, name: str) -> ChannelClient | None:
-        """The channel to actor ``name`` if it is open and serves this loop, else ``None``."""
-        known = self._channels.get(name)
-        if known is None or not known[1].done() or _stale(known[1]):
-            return None
-        loop, opening = known
-        return opening.result() if loop is asyncio.get_running_loop() else None
-
-    async def _open(self, name: str, handle: Any) -> ChannelClient | None:
-        """Connect to the actor's channel; ``None`` (Ray calls) when it has none or it cannot be
-        reached. A dead actor raises, and the caller retries as for any call to it."""
-        try:
-            host, port, token = await handle.channel.remote()
-        except (AttributeError, RayTaskError) as e:  # an actor without one, or it failed to open
-            log.warning("%s: no channel (%s): Ray calls instead", name, e)
-            return None
-        try:
-            return await asyncio.wait_for(
-                ChannelClient.connect(host, port, token), CONNECT_TIMEOUT_S
-            )
-        except (OSError, TimeoutError) as e:
-            log.warning(
-                "%s: its channel at %s:%d cannot be reached (%s): Ray calls instead",
-                name,
-                host,
-                port,
-                e,
-            )
-            return None
-
-    def _close_channel(self, name: str) -> None:
-        """Close the channel to actor ``name``, if there is one (once open, if opening)."""
-        known = self._channels.pop(name, None)
-        if known is None:
-            return
-
-        def close(opening: asyncio.Task[ChannelClient | None]) -> None:
-            if not opening.cancelled() and opening.exception() is None:
-                channel = opening.result()
-                if channel is not None:
-                    channel.close()
-
-        loop, opening = known
-        if loop.is_closed():
-            return
-        if opening.done():
-            close(opening)
-        else:  # being opened, with callers waiting for it: closed once it is open
-            opening.add_done_callback(close)
+        self._channels.close(name)
 
     def _batcher(self, name: str, handle: Any, method: str) -> CallBatcher:
         """The batcher of ``method`` calls to the actor ``name`` through ``handle``; it goes
@@ -173,7 +96,7 @@ class Directory(ABC):
             remote = handle.call_many
 
             async def open_and_send(calls: list[tuple[Any, ...]]) -> Any:
-                channel = await self._channel(name, handle)
+                channel = await self._channels.get(name, handle)
                 if channel is not None:
                     return await channel.call(method, calls)
                 return await remote.remote(method, calls)
@@ -181,7 +104,7 @@ class Directory(ABC):
             def send(calls: list[tuple[Any, ...]]) -> Any:
                 if self.config.entity_transport != "direct":  # the Ray call, no task around it
                     return remote.remote(method, calls)
-                channel = self._ready_channel(name)
+                channel = self._channels.ready(name)
                 if channel is not None:  # the reply's future itself: no task in between
                     return channel.call(method, calls)
                 return open_and_send(calls)

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from ray.exceptions import RayTaskError
 
+from actors.actor_channels import ActorChannels
 from actors.batching import run_many
-from actors.channel import ChannelClient, ChannelLost, ChannelServer
+from actors.channel import MAX_FRAME, ChannelClient, ChannelLost, ChannelServer, FrameReader, _frame
 from actors.commands import SetEmotion
 from actors.config import EntityConfig
 from actors.directory import HostedDirectory
@@ -46,6 +47,51 @@ class Handler:
         if method != "double":
             raise ValueError(f"{method!r} is not a batched method")
         return await run_many(self.double, calls)
+
+
+def test_frames_are_read_whole_however_the_stream_is_cut() -> None:
+    frames = [_frame((1, "double", [(2,)])), _frame(("x" * 300, None)), _frame([])]
+    stream = b"".join(frames)
+    for cut in range(1, len(stream)):  # two reads, cut at every byte
+        reader = FrameReader()
+        assert reader.feed(stream[:cut]) + reader.feed(stream[cut:]) == [
+            (1, "double", [(2,)]),
+            ("x" * 300, None),
+            [],
+        ]
+    reader = FrameReader()
+    assert [x for byte in stream for x in reader.feed(bytes([byte]))] == [  # a byte at a time
+        (1, "double", [(2,)]),
+        ("x" * 300, None),
+        [],
+    ]
+
+
+def test_a_frame_longer_than_allowed_is_refused_before_it_is_read() -> None:
+    with pytest.raises(ValueError, match="at most"):
+        FrameReader().feed((MAX_FRAME + 1).to_bytes(4, "big") + b"x")
+
+
+async def test_a_request_sent_in_pieces_is_answered(
+    server: tuple[ChannelServer, Handler],
+) -> None:
+    channel, _ = server
+    host, port, token = channel.address()
+    reader, writer = await asyncio.open_connection(host, port)
+    request = token + _frame((7, "double", [(21,), (-1,)]))
+    for i in range(0, len(request), 5):  # 5 bytes a write, each flushed on its own
+        writer.write(request[i : i + 5])
+        await writer.drain()
+        await asyncio.sleep(0)
+    replies = FrameReader()
+    got: list[Any] = []
+    while not got:
+        got = replies.feed(await asyncio.wait_for(reader.read(4096), 10))
+    [(request_id, ok, outcomes)] = got
+    assert (request_id, ok, outcomes[0]) == (7, True, (True, 42))
+    assert outcomes[1][0] is False and isinstance(outcomes[1][1], VersionMismatch)
+    writer.close()
+    await writer.wait_closed()
 
 
 @pytest.fixture
@@ -287,3 +333,37 @@ async def test_a_host_whose_channel_cannot_be_had_is_called_through_ray() -> Non
         assert await directory.call("avatar", "t", "a1", "view") == {"version": 7}
         assert await directory.call("avatar", "t", "a1", "view") == {"version": 7}
         assert handle.calls == ["view", "view"]
+
+
+async def test_a_directorys_channel_to_an_actor_is_opened_once_reused_and_reopened_when_lost(
+    server: tuple[ChannelServer, Handler],
+) -> None:
+    channel, _ = server
+    asked: list[str] = []
+
+    def address() -> tuple[str, int, bytes]:
+        asked.append("channel")
+        return channel.address()
+
+    handle = type("Handle", (), {"channel": _Remote(address)})()
+    channels = ActorChannels()
+    assert channels.ready("host") is None  # nothing opened yet
+    first, again = await asyncio.gather(channels.get("host", handle), channels.get("host", handle))
+    assert first is not None and first is again and asked == ["channel"]  # one opening, shared
+    assert channels.ready("host") is first
+    assert await first.call("double", [(4,)]) == [(True, 8)]
+
+    channels.close("host")
+    assert first.lost and channels.ready("host") is None
+    second = await channels.get("host", handle)
+    assert second is not None and second is not first and asked == ["channel", "channel"]
+
+    await channel.close()  # the actor's side goes away: the channel is lost, then reopened
+    while not second.lost:
+        await asyncio.sleep(0.01)
+    assert channels.ready("host") is None
+    await channel.start("127.0.0.1")
+    third = await channels.get("host", handle)
+    assert third is not None and not third.lost and len(asked) == 3
+    assert await third.call("double", [(5,)]) == [(True, 10)]
+    channels.close("host")
