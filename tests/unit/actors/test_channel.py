@@ -86,7 +86,9 @@ async def test_a_request_sent_in_pieces_is_answered(
     replies = FrameReader()
     got: list[Any] = []
     while not got:
-        got = replies.feed(await asyncio.wait_for(reader.read(4096), 10))
+        data = await asyncio.wait_for(reader.read(4096), 10)
+        assert data, "the actor closed the connection unanswered"
+        got = replies.feed(data)
     [(request_id, ok, outcomes)] = got
     assert (request_id, ok, outcomes[0]) == (7, True, (True, 42))
     assert outcomes[1][0] is False and isinstance(outcomes[1][1], VersionMismatch)
