@@ -134,11 +134,13 @@ class CallBatcher:
                     future.cancel()
                 return
             error = sent.exception()
-            outcomes = sent.result() if error is None else None
-            if outcomes is not None and len(outcomes) != len(batch):  # never wait for ever
-                error = RuntimeError(f"{len(outcomes)} outcomes for a batch of {len(batch)} calls")
-            if error is not None or outcomes is None:  # the whole batch failed (the actor died)
-                _fail(batch, error or RuntimeError("no outcomes"))
+            if error is None:
+                outcomes = sent.result()
+                if len(outcomes) != len(batch):  # never leave a caller waiting for ever
+                    n = len(outcomes)
+                    error = RuntimeError(f"{n} outcomes for a batch of {len(batch)} calls")
+            if error is not None:  # the whole batch failed (the actor died...)
+                _fail(batch, error)
                 return
             for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
                 if future.done():  # its caller gave up (cancelled)

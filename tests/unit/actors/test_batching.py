@@ -313,3 +313,18 @@ async def test_a_reply_future_sends_the_next_batch_in_the_callback_that_delivers
     assert await later[0] == "two"
     with pytest.raises(ValueError, match="three"):
         await later[1]
+
+
+async def test_a_reply_with_the_wrong_number_of_outcomes_fails_every_caller() -> None:
+    loop = asyncio.get_running_loop()
+
+    def send(calls: list[tuple[Any, ...]]) -> asyncio.Future[Any]:
+        reply: asyncio.Future[Any] = loop.create_future()
+        reply.set_result([(True, "only one")])  # two calls were sent
+        return reply
+
+    batcher = CallBatcher(send)
+    calls = [batcher.submit((1,)), batcher.submit((2,))]
+    for call in calls:
+        with pytest.raises(RuntimeError, match="1 outcomes for a batch of 2 calls"):
+            await call
